@@ -1,0 +1,1 @@
+"""Dagster wiring of the unitylv pipeline: assets, checks, jobs, schedules, sensors, CLI."""

@@ -1,0 +1,50 @@
+"""Jobs, the nightly schedule, and the sensor that re-derives when source or code change."""
+
+import dagster as dg
+
+from assets.resources import SourceFolder
+from pipeline.fingerprint import code_fingerprint, source_fingerprint
+
+derive_job = dg.define_asset_job(
+    "derive",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("release"),
+    description="Validate the source and re-derive every table (no release).",
+)
+release_job = dg.define_asset_job(
+    "release",
+    selection=dg.AssetSelection.all(),
+    description="Validate, derive and cut a release (config: ops.release.config.version).",
+)
+
+nightly_derive = dg.ScheduleDefinition(
+    name="nightly_derive",
+    job=derive_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Europe/London",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Re-derive everything every night at 02:00 London time.",
+)
+
+
+@dg.sensor(
+    job=derive_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Start a derive run when the source files or the pipeline code change.",
+)
+def source_or_code_changed(context: dg.SensorEvaluationContext, source: SourceFolder):
+    source_digest = source_fingerprint(source.root)
+    if source_digest is None:
+        return dg.SkipReason(f"no source at {source.root}")
+    key = f"{source_digest[:16]}-{code_fingerprint()[:16]}"
+    if key == context.cursor:
+        return dg.SkipReason("source and code unchanged")
+    context.update_cursor(key)
+    return dg.RunRequest(run_key=key)
+
+
+validate_job = dg.define_asset_job(
+    "validate",
+    selection=dg.AssetSelection.groups("source", "validated"),
+    description="Check the source and quarantine bad records (no tables beyond rejects).",
+)

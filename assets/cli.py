@@ -1,0 +1,173 @@
+"""`unitylv`: the command line. Every command runs the same asset graph as the Dagster UI."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.errors import UnityLVError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+out = Console()
+err = Console(stderr=True)
+
+SourceOpt = Annotated[Path, typer.Option("--source", help="Source folder (published layout).")]
+ReleasesOpt = Annotated[Path, typer.Option("--releases", help="Releases root folder.")]
+WorkOpt = Annotated[Path, typer.Option("--work", help="Folder for intermediate results.")]
+VersionOpt = Annotated[str, typer.Option("--version", help="Semantic version X.Y.Z.")]
+DEFAULT_SOURCE, DEFAULT_RELEASES, DEFAULT_WORK = (
+    Path("data/raw"),
+    Path("data/releases"),
+    Path("data/work"),
+)
+EXAMPLE_QUERIES = (
+    "SELECT phase, count(*) AS images, round(avg(n_experts), 1) AS experts "
+    "FROM images GROUP BY phase ORDER BY phase",
+    "SELECT expert_id, count(*) AS curves, round(median(area_px)) AS median_area_px, "
+    "sum(reversed::INT) AS traced_lateral_first "
+    "FROM contours GROUP BY expert_id ORDER BY expert_id LIMIT 5",
+    "SELECT count(*) AS contours, max(abs(ST_Area(geometry) - area_px)) AS max_area_gap "
+    "FROM contours",
+)
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to write the sample data to.")
+    ] = DEFAULT_SOURCE,
+    studies: Annotated[int, typer.Option(help="Number of studies (2 images each).")] = 100,
+    experts: Annotated[int, typer.Option(help="Number of experts.")] = 11,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 0,
+) -> None:
+    """Write realistic sample data in the published UnityLV-MultiX layout."""
+    from pipeline.synth import SynthOptions, synthesize
+
+    with err.status("writing sample data"):
+        summary = synthesize(out_dir, SynthOptions(studies=studies, experts=experts, seed=seed))
+    err.print(f"{summary.images} images, {summary.curves} curves, {summary.points} points")
+    print(out_dir)
+
+
+@app.command()
+def validate(source: SourceOpt = DEFAULT_SOURCE, work: WorkOpt = DEFAULT_WORK) -> None:
+    """Check the source and its licensing; list every quarantined record."""
+    from assets.runner import run_job
+
+    result = run_job("validate", source, DEFAULT_RELEASES, work)
+    validated = result.output_for_node("validated_source")
+    _print_rejects(validated.rejects)
+    err.print(validated.image_counts.line("images"))
+    err.print(validated.curve_counts.line("curves"))
+    print(work)
+
+
+@app.command()
+def derive(source: SourceOpt = DEFAULT_SOURCE, work: WorkOpt = DEFAULT_WORK) -> None:
+    """Validate the source and derive every table into the work folder."""
+    from assets.runner import run_job
+
+    result = run_job("derive", source, DEFAULT_RELEASES, work)
+    _print_counts(result)
+    print(work / "tables")
+
+
+@app.command()
+def release(
+    version: VersionOpt,
+    source: SourceOpt = DEFAULT_SOURCE,
+    releases: ReleasesOpt = DEFAULT_RELEASES,
+    work: WorkOpt = DEFAULT_WORK,
+) -> None:
+    """Derive everything and cut the immutable release <releases>/unitylv-multix/<version>/."""
+    from assets.runner import run_job
+
+    result = run_job("release", source, releases, work, version=version)
+    _print_counts(result)
+    path = result.output_for_node("release")
+    print(path)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="One read-only SQL statement.")],
+    release_path: Annotated[Path, typer.Option("--release", help="A release folder.")],
+    limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 50,
+) -> None:
+    """Run read-only SQL over a release's tables (by name) and print the result."""
+    from pipeline.catalog import open_catalog, run_read_only
+
+    con = open_catalog(_data_dir(release_path))
+    _print_relation(run_read_only(con, query), limit)
+
+
+@app.command()
+def demo(
+    source: SourceOpt = DEFAULT_SOURCE,
+    releases: ReleasesOpt = DEFAULT_RELEASES,
+    work: WorkOpt = DEFAULT_WORK,
+    version: VersionOpt = "1.0.0",
+) -> None:
+    """Generate the sample data if the source is empty, cut a release and query it."""
+    from pipeline.catalog import open_catalog, run_read_only
+    from pipeline.constants import ANNOTATIONS_FILE
+
+    if not (source / ANNOTATIONS_FILE).exists():
+        err.print(f"no dataset in {source}: generating the sample data there")
+        synth(out_dir=source, studies=100, experts=11, seed=0)
+    release(version=version, source=source, releases=releases, work=work)
+    from pipeline.release import release_path
+
+    path = release_path(releases, version)
+    con = open_catalog(path / "data")
+    for query in EXAMPLE_QUERIES:
+        out.print(f'\n[bold]unitylv sql --release {path} "{query}"')
+        _print_relation(run_read_only(con, query), 10)
+    out.print(f"\nRelease {version} of {source}:")
+    print(path)
+
+
+def _data_dir(path: Path) -> Path:
+    return path / "data" if (path / "data").is_dir() else path
+
+
+def _print_relation(relation, limit: int) -> None:
+    if relation is None:
+        return
+    table = Table(*relation.columns, show_edge=False)
+    for row in relation.limit(limit).fetchall():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
+
+
+def _print_counts(result) -> None:
+    from pipeline.schemas import TABLES
+
+    table = Table("table", "rows", show_edge=False)
+    for name in sorted(TABLES):
+        if name in {n.name for n in result.job_def.nodes}:
+            table.add_row(name, str(result.output_for_node(name).num_rows))
+    err.print(table)
+
+
+def _print_rejects(rejects) -> None:
+    if not rejects:
+        err.print("no rejected or flagged records")
+        return
+    table = Table("severity", "check", "file", "record", "message", show_edge=False)
+    for r in rejects[:50]:
+        table.add_row(r.severity, r.check, r.source_file, r.record, r.message)
+    err.print(table)
+    if len(rejects) > 50:
+        err.print(f"... and {len(rejects) - 50} more (see the rejects table)")
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 1."""
+    try:
+        app()
+    except UnityLVError as exc:
+        err.print(f"[red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None

@@ -1,0 +1,39 @@
+"""A Dagster logger that shows each step of a CLI run as one line of progress."""
+
+import logging
+import time
+
+import dagster as dg
+from rich.console import Console
+
+STEP_EVENTS = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"}
+
+
+class _StepProgressHandler(logging.Handler):
+    """Prints `✓ step (seconds)` when a step ends; ignores every other event."""
+
+    def __init__(self, console: Console):
+        super().__init__()
+        self.console = console
+        self.started: dict[str, float] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "dagster_meta", {}).get("dagster_event")
+        if event is None or event.event_type_value not in STEP_EVENTS:
+            return
+        step, kind = event.step_key, event.event_type_value
+        if kind == "STEP_START":
+            self.started[step] = time.perf_counter()
+            return
+        seconds = time.perf_counter() - self.started.pop(step, time.perf_counter())
+        mark = {"STEP_SUCCESS": "[green]✓", "STEP_FAILURE": "[red]✗", "STEP_SKIPPED": "[yellow]-"}
+        self.console.print(f"  {mark[kind]}[/] {step} [dim]{seconds:.1f}s[/]", highlight=False)
+
+
+@dg.logger(description="One line per finished step on stderr, for the command line.")
+def step_progress(_init_context: dg.InitLoggerContext) -> logging.Logger:
+    logger = logging.getLogger("unitylv.progress")
+    logger.setLevel(logging.DEBUG)
+    logger.handlers = [_StepProgressHandler(Console(stderr=True))]
+    logger.propagate = False
+    return logger

@@ -1,0 +1,32 @@
+"""Resources: where the source is, where releases go, and where intermediate results live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+DEFAULT_SOURCE = os.environ.get("UNITYLV_SOURCE", "data/raw")
+DEFAULT_RELEASES = os.environ.get("UNITYLV_RELEASES", "data/releases")
+DEFAULT_WORK = os.environ.get("UNITYLV_WORK", "data/work")
+
+
+class SourceFolder(dg.ConfigurableResource):
+    """The UnityLV-MultiX download (or the sample data) in the published layout."""
+
+    path: str = DEFAULT_SOURCE
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+class ReleasesRoot(dg.ConfigurableResource):
+    """The folder that holds `unitylv-multix/<version>/` releases."""
+
+    path: str = DEFAULT_RELEASES
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)

@@ -1,0 +1,55 @@
+"""Running the asset graph in-process for the command line, failures as one line."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from assets.definitions import build_definitions
+from assets.progress import step_progress
+from pipeline.errors import UnityLVError
+
+
+def run_job(
+    job_name: str,
+    source: Path,
+    releases: Path,
+    work: Path,
+    version: str | None = None,
+    progress: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """Execute a job of the same Definitions that `dagster dev` loads; UnityLVError on failure."""
+    defs = build_definitions(str(source), str(releases), str(work))
+    job = defs.resolve_job_def(job_name)
+    loggers = {"step_progress": {}} if progress else {}
+    run_config: dict = {"loggers": loggers}
+    if version is not None:
+        run_config["ops"] = {"release": {"config": {"version": version}}}
+    job = job.with_logger_defs({"step_progress": step_progress})
+    instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
+    with instance:
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, raise_on_error=False
+        )
+    failure = first_failure(result)
+    if failure is not None:
+        raise UnityLVError(failure)
+    return result
+
+
+def first_failure(result: dg.ExecuteInProcessResult) -> str | None:
+    """One line saying why a run did not succeed: a failed blocking check or a failed step."""
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            return f"check {evaluation.check_name} failed: {evaluation.description}"
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            return data.user_failure_data.description
+        return f"step {event.step_key} failed: {data.error.message.strip().splitlines()[-1]}"
+    return None if result.success else "the run did not succeed"
+
+
+def _has_dagster_home() -> bool:
+    import os
+
+    return bool(os.environ.get("DAGSTER_HOME"))

@@ -1,0 +1,1 @@
+"""unitylv domain code: readers, validation, geometry, tables and releases (no Dagster)."""

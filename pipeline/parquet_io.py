@@ -1,0 +1,76 @@
+"""Writing tables as deterministic Parquet files with licence, version and GeoParquet metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import shapely
+
+from pipeline.schemas import TableSpec
+
+GEOPARQUET_VERSION = "1.1.0"
+
+
+def conform(table: pa.Table, spec: TableSpec) -> pa.Table:
+    """Cast to the spec's schema (column order and types) and sort by its key."""
+    table = table.select(spec.column_names).cast(spec.schema)
+    if table.num_rows and spec.sort_by:
+        table = table.take(pc.sort_indices(table, [(k, "ascending") for k in spec.sort_by]))
+    return table
+
+
+def empty_table(spec: TableSpec) -> pa.Table:
+    """A table with the spec's schema and no rows."""
+    return spec.schema.empty_table()
+
+
+def geo_metadata(table: pa.Table, column: str) -> dict:
+    """GeoParquet 1.1 `geo` metadata for a WKB column in pixel space (crs explicitly null)."""
+    geoms = shapely.from_wkb(table.column(column).to_numpy(zero_copy_only=False))
+    types = sorted({t for t in shapely.get_type_id(geoms).tolist()})
+    names = {3: "Polygon", 6: "MultiPolygon", 1: "LineString", 0: "Point"}
+    bbox = [float(v) for v in shapely.total_bounds(geoms)] if len(geoms) else []
+    column_meta = {
+        "encoding": "WKB",
+        "geometry_types": [names.get(t, "Geometry") for t in types],
+        "crs": None,
+        "edges": "planar",
+    }
+    if bbox and all(v == v for v in bbox):
+        column_meta["bbox"] = bbox
+    return {
+        "version": GEOPARQUET_VERSION,
+        "primary_column": column,
+        "columns": {column: column_meta},
+    }
+
+
+def write_table(table: pa.Table, spec: TableSpec, path: Path, stamp: dict[str, str]) -> Path:
+    """Write `table` conformed to `spec` at `path` atomically, `stamp` as key-value metadata."""
+    table = conform(table, spec)
+    metadata = dict(stamp)
+    metadata["unitylv.table"] = spec.name
+    if spec.geometry_column:
+        metadata["geo"] = json.dumps(geo_metadata(table, spec.geometry_column), sort_keys=True)
+    table = table.replace_schema_metadata({**(spec.schema.metadata or {}), **metadata})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    pq.write_table(table, partial, compression="zstd", row_group_size=1_000_000)
+    os.replace(partial, path)
+    return path
+
+
+def read_table(path: Path) -> pa.Table:
+    """Read a Parquet file written by `write_table`."""
+    return pq.read_table(path)
+
+
+def file_metadata(path: Path) -> dict[str, str]:
+    """The key-value metadata of a Parquet file, decoded."""
+    raw = pq.read_schema(path).metadata or {}
+    return {k.decode(): v.decode() for k, v in raw.items() if k != b"ARROW:schema"}

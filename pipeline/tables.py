@@ -1,0 +1,103 @@
+"""Arrow tables of the validated source: images, studies, experts, points, contours, rejects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import shapely
+
+from pipeline import schemas
+from pipeline.geometry import is_traced_lateral_first
+from pipeline.parquet_io import conform
+from pipeline.validation import AcceptedCurve, ValidatedSource
+
+
+def expert_ids(curves: list[AcceptedCurve]) -> dict[str, str]:
+    """Stable short ids: source userIds sorted, numbered E01, E02, ..."""
+    users = sorted({c.user_id for c in curves})
+    width = max(2, len(str(len(users))))
+    return {u: f"E{i:0{width}d}" for i, u in enumerate(users, start=1)}
+
+
+def images_table(source: ValidatedSource) -> pa.Table:
+    rows = [
+        {
+            "image_id": i.name.image_id,
+            "study_id": i.name.study_id,
+            "site": i.name.site,
+            "frame": i.name.frame,
+            "phase": i.phase,
+            "file_name": i.name.file_name,
+            "width": i.facts.width,
+            "height": i.facts.height,
+            "mode": i.facts.mode,
+            "sha256": i.facts.sha256,
+            "n_experts": i.n_curves,
+        }
+        for i in source.images
+    ]
+    return _from_rows(rows, schemas.IMAGES)
+
+
+def studies_table(source: ValidatedSource) -> pa.Table:
+    by_study: dict[str, dict] = {}
+    for i in source.images:
+        row = by_study.setdefault(
+            i.name.study_id, {"study_id": i.name.study_id, "site": i.name.site}
+        )
+        phase = i.phase.lower()
+        row[f"{phase}_image_id"] = i.name.image_id
+        row[f"{phase}_frame"] = i.name.frame
+    return _from_rows(list(by_study.values()), schemas.STUDIES)
+
+
+def experts_table(source: ValidatedSource) -> pa.Table:
+    ids = expert_ids(source.curves)
+    counts: dict[str, int] = {}
+    for c in source.curves:
+        counts[c.user_id] = counts.get(c.user_id, 0) + 1
+    rows = [{"expert_id": e, "user_id": u, "n_curves": counts[u]} for u, e in ids.items()]
+    return _from_rows(rows, schemas.EXPERTS)
+
+
+def points_table(source: ValidatedSource) -> pa.Table:
+    """Every accepted source point, in source order within each curve."""
+    ids = expert_ids(source.curves)
+    lengths = np.array([len(c.xy) for c in source.curves], dtype=np.int64)
+    xy = np.concatenate([c.xy for c in source.curves]) if len(lengths) else np.zeros((0, 2))
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    columns = {
+        "image_id": np.repeat([c.image_id for c in source.curves], lengths),
+        "expert_id": np.repeat([ids[c.user_id] for c in source.curves], lengths),
+        "point_index": (np.arange(len(xy)) - starts).astype(np.int32),
+        "x": xy[:, 0],
+        "y": xy[:, 1],
+    }
+    return conform(pa.table(columns), schemas.POINTS)
+
+
+def contours_table(source: ValidatedSource) -> pa.Table:
+    """One row per accepted expert curve with its cavity polygon and its measures."""
+    ids = expert_ids(source.curves)
+    polygons = np.array([shapely.Polygon(c.xy) for c in source.curves], dtype=object)
+    columns = {
+        "image_id": [c.image_id for c in source.curves],
+        "expert_id": [ids[c.user_id] for c in source.curves],
+        "n_points": [len(c.xy) for c in source.curves],
+        "reversed": [is_traced_lateral_first(c.xy) for c in source.curves],
+        "area_px": shapely.area(polygons),
+        "perimeter_px": shapely.length(polygons),
+        "is_valid": shapely.is_valid(polygons),
+        "geometry": shapely.to_wkb(polygons, byte_order=1, output_dimension=2),
+    }
+    columns = {k: np.asarray(v) if k != "geometry" else list(v) for k, v in columns.items()}
+    return conform(pa.table(columns, schema=None), schemas.CONTOURS)
+
+
+def rejects_table(source: ValidatedSource) -> pa.Table:
+    rows = [r.__dict__ for r in source.rejects]
+    return _from_rows(rows, schemas.REJECTS)
+
+
+def _from_rows(rows: list[dict], spec: schemas.TableSpec) -> pa.Table:
+    return conform(pa.Table.from_pylist(rows, schema=spec.schema), spec)
