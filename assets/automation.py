@@ -13,7 +13,7 @@ derive_job = dg.define_asset_job(
 release_job = dg.define_asset_job(
     "release",
     selection=dg.AssetSelection.all(),
-    description="Validate, derive and cut a release (config: ops.release.config.version).",
+    description="Validate, derive and cut a release (config: ops.release_bag.config.version).",
 )
 
 nightly_derive = dg.ScheduleDefinition(

@@ -83,10 +83,13 @@ def release(
 ) -> None:
     """Derive everything and cut the immutable release <releases>/unitylv-multix/<version>/."""
     from assets.runner import run_job
+    from pipeline.release import check_version
+
+    check_version(version)
 
     result = run_job("release", source, releases, work, version=version)
     _print_counts(result)
-    path = result.output_for_node("release")
+    path = result.output_for_node("release_bag")
     print(path)
 
 
@@ -171,3 +174,7 @@ def main() -> None:
     except UnityLVError as exc:
         err.print(f"[red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -25,7 +25,7 @@ ASSETS = [
     source_assets.raw_source,
     table_assets.validated_source,
     *table_assets.SOURCE_TABLE_ASSETS,
-    release_assets.release,
+    release_assets.release_bag,
 ]
 CHECKS = [source_assets.licence, source_assets.annotation_schema, source_assets.image_folder]
 

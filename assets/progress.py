@@ -30,10 +30,14 @@ class _StepProgressHandler(logging.Handler):
         self.console.print(f"  {mark[kind]}[/] {step} [dim]{seconds:.1f}s[/]", highlight=False)
 
 
-@dg.logger(description="One line per finished step on stderr, for the command line.")
-def step_progress(_init_context: dg.InitLoggerContext) -> logging.Logger:
+@dg.logger(
+    config_schema={"show": dg.Field(bool, default_value=True)},
+    description="One line per finished step on stderr, for the command line.",
+)
+def step_progress(init_context: dg.InitLoggerContext) -> logging.Logger:
     logger = logging.getLogger("unitylv.progress")
     logger.setLevel(logging.DEBUG)
-    logger.handlers = [_StepProgressHandler(Console(stderr=True))]
+    show = init_context.logger_config["show"]
+    logger.handlers = [_StepProgressHandler(Console(stderr=True))] if show else []
     logger.propagate = False
     return logger

@@ -23,7 +23,7 @@ class ReleaseConfig(dg.Config):
     ins={name: dg.AssetIn(name) for name in RELEASED_TABLES},
     description="unitylv-multix/<version>/: the tables and their DuckDB catalog.",
 )
-def release(
+def release_bag(
     context: dg.AssetExecutionContext,
     config: ReleaseConfig,
     releases: ReleasesRoot,

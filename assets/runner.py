@@ -20,10 +20,9 @@ def run_job(
     """Execute a job of the same Definitions that `dagster dev` loads; UnityLVError on failure."""
     defs = build_definitions(str(source), str(releases), str(work))
     job = defs.resolve_job_def(job_name)
-    loggers = {"step_progress": {}} if progress else {}
-    run_config: dict = {"loggers": loggers}
+    run_config: dict = {"loggers": {"step_progress": {"config": {"show": progress}}}}
     if version is not None:
-        run_config["ops"] = {"release": {"config": {"version": version}}}
+        run_config["ops"] = {"release_bag": {"config": {"version": version}}}
     job = job.with_logger_defs({"step_progress": step_progress})
     instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
     with instance:

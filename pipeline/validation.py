@@ -122,7 +122,7 @@ def validate_raw(raw: RawSource) -> ValidatedSource:
     """Validate every record of a parsed source."""
     ledger = _Ledger()
     files, refused = list_image_files(raw.root)
-    candidates = _annotated_images(raw, files, ledger)
+    candidates = _annotated_images(raw, files, refused, ledger)
     _unannotated_files(raw, files, refused, ledger)
     images, curves = _studies(candidates, ledger)
     consensus = _consensus(raw, {i.name.file_name: i for i in images}, ledger)
@@ -137,14 +137,16 @@ def validate_raw(raw: RawSource) -> ValidatedSource:
     )
 
 
-def _annotated_images(raw: RawSource, files: dict[str, Path], ledger: _Ledger) -> list[_Candidate]:
+def _annotated_images(
+    raw: RawSource, files: dict[str, Path], refused: dict[str, str], ledger: _Ledger
+) -> list[_Candidate]:
     seen: set[str] = set()
     candidates = []
     for order, (key, value) in enumerate(raw.annotations):
         n_curves = len(value) if is_json_object(value) else 0
         ledger.images_total += 1
         ledger.curves_total += n_curves
-        problem = _image_record_problem(key, value, files, seen)
+        problem = _image_record_problem(key, value, files, refused, seen)
         seen.add(key)
         if problem:
             ledger.reject_image(ANNOTATIONS_FILE, key, *problem, n_curves)
@@ -170,7 +172,7 @@ def _annotated_images(raw: RawSource, files: dict[str, Path], ledger: _Ledger) -
     return candidates
 
 
-def _image_record_problem(key, value, files, seen) -> tuple[str, str] | None:
+def _image_record_problem(key, value, files, refused, seen) -> tuple[str, str] | None:
     reason = unsafe_name_reason(key)
     if reason:
         return "unsafe_image_name", f"image name {key!r} {reason}"
@@ -180,6 +182,8 @@ def _image_record_problem(key, value, files, seen) -> tuple[str, str] | None:
         return "image_name_pattern", "name does not match <site>-<64 hex study hash>-<frame>.png"
     if not is_json_object(value):
         return "image_record_shape", "value is not an object {userId: [[x...], [y...]]}"
+    if key in refused:
+        return "unsafe_image_file", f"{IMAGES_DIR}/{key} {refused[key]}"
     if key not in files:
         return "image_missing", f"annotated image is not in {IMAGES_DIR}/"
     return None

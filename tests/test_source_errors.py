@@ -1,0 +1,108 @@
+"""Whole-source faults stop the run with one line naming the file and cause, no traceback."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGES_DIR
+from pipeline.errors import SourceError
+from pipeline.validation import validate_source
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "assets.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+
+
+def break_json(source: Path) -> None:
+    text = (source / ANNOTATIONS_FILE).read_text()
+    (source / ANNOTATIONS_FILE).write_text(text[:200] + "\n  ,, oops" + text[200:])
+
+
+FAULTS = {
+    "missing_images": (lambda s: shutil.rmtree(s / IMAGES_DIR), "missing the Images/ folder"),
+    "missing_annotations": (lambda s: (s / ANNOTATIONS_FILE).unlink(), "missing the annotations"),
+    "bad_json": (break_json, "JSON does not parse at line 2, column"),
+    "top_level_list": (
+        lambda s: (s / ANNOTATIONS_FILE).write_text(json.dumps([{"a": 1}])),
+        "top level is an array",
+    ),
+    "values_not_objects": (
+        lambda s: (s / ANNOTATIONS_FILE).write_text(json.dumps({"x.png": [1, 2]})),
+        "no image maps to an object of curves",
+    ),
+    "bad_consensus_json": (
+        lambda s: (s / CONSENSUS_FILE).write_text("{"),
+        "UnityLV_multiX_consensus_curves.json: JSON does not parse at line 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_whole_source_fault_is_one_line(source_copy, fault):
+    damage, expected = FAULTS[fault]
+    damage(source_copy)
+    with pytest.raises(SourceError) as info:
+        validate_source(source_copy)
+    assert expected in info.value.one_line()
+    assert "\n" not in info.value.one_line()
+
+
+@pytest.mark.parametrize("fault", ["bad_json", "top_level_list", "missing_images"])
+def test_cli_exits_nonzero_with_one_line(source_copy, tmp_path, fault):
+    damage, expected = FAULTS[fault]
+    damage(source_copy)
+    result = run_cli(
+        "validate", "--source", str(source_copy), "--work", str(tmp_path / "w"), cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and expected in error_lines[0], result.stderr
+
+
+def test_cli_licence_disagreement_blocks(source_copy, tmp_path):
+    (source_copy / "LICENSE").write_text("MIT License\n\nPermission is hereby granted...")
+    result = run_cli(
+        "release",
+        "--version",
+        "1.0.0",
+        "--source",
+        str(source_copy),
+        "--releases",
+        str(tmp_path / "r"),
+        "--work",
+        str(tmp_path / "w"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "check licence failed: LICENSE in the source does not name the licence" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "r" / "unitylv-multix" / "1.0.0").exists()
+
+
+def test_cli_bad_version_is_one_line(small_source, tmp_path):
+    result = run_cli(
+        "release",
+        "--version",
+        "v1",
+        "--source",
+        str(small_source),
+        "--releases",
+        str(tmp_path / "r"),
+        "--work",
+        str(tmp_path / "w"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "is not a semantic version" in result.stderr
+    assert "Traceback" not in result.stderr
