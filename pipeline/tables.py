@@ -65,10 +65,13 @@ def points_table(source: ValidatedSource) -> pa.Table:
     ids = expert_ids(source.curves)
     lengths = np.array([len(c.xy) for c in source.curves], dtype=np.int64)
     xy = np.concatenate([c.xy for c in source.curves]) if len(lengths) else np.zeros((0, 2))
+    curve_of_point = pa.array(np.repeat(np.arange(len(lengths)), lengths))
     starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
     columns = {
-        "image_id": np.repeat([c.image_id for c in source.curves], lengths),
-        "expert_id": np.repeat([ids[c.user_id] for c in source.curves], lengths),
+        "image_id": pa.array([c.image_id for c in source.curves], pa.string()).take(curve_of_point),
+        "expert_id": pa.array([ids[c.user_id] for c in source.curves], pa.string()).take(
+            curve_of_point
+        ),
         "point_index": (np.arange(len(xy)) - starts).astype(np.int32),
         "x": xy[:, 0],
         "y": xy[:, 1],
