@@ -7,7 +7,7 @@ RELEASES ?= data/releases
 VERSION ?= 1.0.0
 export DAGSTER_HOME := $(CURDIR)/data/dagster
 
-.PHONY: setup demo test lint dev bench clean
+.PHONY: setup demo test lint dev bench docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,6 @@ bench: setup
 
 clean:
 	rm -rf data/work data/releases data/dagster
+
+docs: setup
+	$(BIN)/python -m pipeline.docs
