@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import release_assets, source_assets, table_assets
+from assets import agreement_assets, consensus_assets, release_assets, source_assets, table_assets
 from assets.automation import (
     derive_job,
     nightly_derive,
@@ -12,26 +12,41 @@ from assets.automation import (
     source_or_code_changed,
     validate_job,
 )
+from assets.derived_checks import DERIVED_CHECKS
 from assets.io_manager import WorkIOManager
 from assets.resources import (
     DEFAULT_RELEASES,
     DEFAULT_SOURCE,
     DEFAULT_WORK,
+    CalibrationFile,
     ReleasesRoot,
     SourceFolder,
+    WorkFolder,
 )
 
 ASSETS = [
     source_assets.raw_source,
     table_assets.validated_source,
     *table_assets.SOURCE_TABLE_ASSETS,
+    *consensus_assets.CONSENSUS_ASSETS,
+    agreement_assets.agreement_tables,
+    agreement_assets.measurements,
+    agreement_assets.study_measurements,
     release_assets.release_bag,
 ]
-CHECKS = [source_assets.licence, source_assets.annotation_schema, source_assets.image_folder]
+CHECKS = [
+    source_assets.licence,
+    source_assets.annotation_schema,
+    source_assets.image_folder,
+    *DERIVED_CHECKS,
+]
 
 
 def build_definitions(
-    source: str = DEFAULT_SOURCE, releases: str = DEFAULT_RELEASES, work: str = DEFAULT_WORK
+    source: str = DEFAULT_SOURCE,
+    releases: str = DEFAULT_RELEASES,
+    work: str = DEFAULT_WORK,
+    calibration: str = "",
 ) -> dg.Definitions:
     """Definitions over a given source folder, releases root and work folder.
 
@@ -44,13 +59,20 @@ def build_definitions(
         jobs=[validate_job, derive_job, release_job],
         schedules=[nightly_derive],
         sensors=[source_or_code_changed],
-        resources={
-            "source": SourceFolder(path=source),
-            "releases": ReleasesRoot(path=releases),
-            "io_manager": WorkIOManager(path=work),
-        },
+        resources=resources(source, releases, work, calibration),
         executor=dg.in_process_executor,
     )
+
+
+def resources(source: str, releases: str, work: str, calibration: str = "") -> dict:
+    """The resources every asset needs, pointed at the given folders."""
+    return {
+        "source": SourceFolder(path=source),
+        "releases": ReleasesRoot(path=releases),
+        "work": WorkFolder(path=work),
+        "calibration": CalibrationFile(path=calibration),
+        "io_manager": WorkIOManager(path=work),
+    }
 
 
 defs = build_definitions()

@@ -4,9 +4,9 @@ import dagster as dg
 import pyarrow as pa
 
 from assets.errors import user_errors_as_failures
-from assets.resources import ReleasesRoot
+from assets.resources import ReleasesRoot, WorkFolder
 from pipeline.licence import check_licence, load_metadata
-from pipeline.payload import write_catalog, write_tables
+from pipeline.payload import copy_masks, write_catalog, write_tables
 from pipeline.release import cut_release
 from pipeline.schemas import TABLES
 
@@ -27,6 +27,7 @@ def release_bag(
     context: dg.AssetExecutionContext,
     config: ReleaseConfig,
     releases: ReleasesRoot,
+    work: WorkFolder,
     **tables: pa.Table,
 ) -> str:
     meta = load_metadata()
@@ -34,6 +35,7 @@ def release_bag(
     def build(folder):
         data = folder / "data"
         write_tables(data, tables, meta, config.version)
+        copy_masks(tables["masks"], work.root, data)
         write_catalog(data, RELEASED_TABLES)
 
     with user_errors_as_failures():

@@ -30,3 +30,19 @@ class ReleasesRoot(dg.ConfigurableResource):
     @property
     def root(self) -> Path:
         return Path(self.path)
+
+
+class WorkFolder(dg.ConfigurableResource):
+    """Intermediate results: tables, objects and mask files of the latest derive."""
+
+    path: str = DEFAULT_WORK
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+class CalibrationFile(dg.ConfigurableResource):
+    """Optional CSV image_id,mm_per_pixel; empty means no calibration (mm and ml are null)."""
+
+    path: str = os.environ.get("UNITYLV_CALIBRATION", "")

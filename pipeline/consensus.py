@@ -153,7 +153,7 @@ def _staple_em(decisions: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, .
     return truth, p, q
 
 
-def staple(masks: np.ndarray) -> StapleResult:
+def staple(masks: np.ndarray, frame_pixels: int | None = None) -> StapleResult:
     """STAPLE (Warfield et al. 2004) of k binary masks over the whole frame, as ITK computes it.
 
     Same algorithm, starting point, prior and stopping rule as SimpleITK's STAPLEImageFilter
@@ -168,8 +168,10 @@ def staple(masks: np.ndarray) -> StapleResult:
     specificities are computed over the region, so the result would depend on the margin.
     Sensitivity and specificity are therefore over the whole frame, like the filter's.
 
-    Deterministic. No foreground in any mask gives an empty mask, NaN sensitivities (undefined)
-    and specificities of 1.
+    `frame_pixels`: the pixel count of the whole frame when `masks` are crops of it holding all
+    foreground; the pixels outside the crop then count as all-background, so the result equals
+    the whole frame's. Deterministic. No foreground in any mask gives an empty mask, NaN
+    sensitivities (undefined) and specificities of 1.
     """
     masks = _check_stack(masks)
     k = len(masks)
@@ -182,7 +184,7 @@ def staple(masks: np.ndarray) -> StapleResult:
         )
     decisions, counts, index = _rater_patterns(masks[:, box[0], box[1]])
     # Pixels outside the union's box are all-background: they count, but need no visit.
-    counts[0] += masks[0].size - index.size
+    counts[0] += (frame_pixels or masks[0].size) - index.size
     truth, p, q = _staple_em(decisions, counts)
     inside = truth >= STAPLE_THRESHOLD
     mask = np.full(masks.shape[1:], inside[0], dtype=np.uint8)

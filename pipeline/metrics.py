@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 
 from pipeline.consensus import resample_by_arclength
 from pipeline.geometry import cavity_polygon
@@ -153,6 +154,44 @@ def boundary_distances(
     a, b = _as_polygonal(a_polygon), _as_polygonal(b_polygon)
     a_to_b, a_max = _distances_to_boundary(a, b, spacing_px)
     b_to_a, b_max = _distances_to_boundary(b, a, spacing_px)
+    pooled = np.concatenate([a_to_b, b_to_a])
+    return BoundaryDistances(
+        hausdorff=max(a_max, b_max),
+        hd95=float(np.percentile(pooled, 95)),
+        mean_contour_distance=float(pooled.mean()),
+    )
+
+
+# Batched distances for many pairs of contours (the agreement tables, ~18,000 pairs on the
+# sample): each boundary is sampled once into query points (every QUERY_SPACING_PX plus its
+# vertices) and a k-d tree over dense points (every TREE_SPACING_PX). A point-to-boundary
+# distance d is overestimated by at most sqrt(d² + (TREE_SPACING_PX / 2)²) - d (0.125 px at
+# d = 0, 0.008 px at d = 1). Against the exact `boundary_distances`, on the sample data:
+# Hausdorff within 0.1 px, HD95 within 0.2 px, mean contour distance within 0.02 px, at about
+# a fifth of the cost. Vertices are always queried, so a translated copy still gives the shift.
+QUERY_SPACING_PX = 1.0
+TREE_SPACING_PX = 0.25
+
+
+class SampledBoundary:
+    """A contour's boundary prepared for fast distance queries against other boundaries."""
+
+    def __init__(self, shape: shapely.Geometry | np.ndarray):
+        geometry = _as_polygonal(shape)
+        self.samples = _boundary_samples(geometry, QUERY_SPACING_PX)
+        self.queries = np.concatenate([self.samples, _vertices(geometry)])
+        self.tree = cKDTree(_boundary_samples(geometry, TREE_SPACING_PX))
+
+    def distances_from(self, other: SampledBoundary) -> tuple[np.ndarray, float]:
+        """Distances of `other`'s even samples to this boundary, and the directed Hausdorff."""
+        distances, _ = self.tree.query(other.queries, k=1)
+        return distances[: len(other.samples)], float(distances.max())
+
+
+def sampled_boundary_distances(a: SampledBoundary, b: SampledBoundary) -> BoundaryDistances:
+    """`boundary_distances` of two prepared boundaries (same definitions, k-d tree search)."""
+    a_to_b, a_max = b.distances_from(a)
+    b_to_a, b_max = a.distances_from(b)
     pooled = np.concatenate([a_to_b, b_to_a])
     return BoundaryDistances(
         hausdorff=max(a_max, b_max),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,3 +25,11 @@ def write_tables(
 def write_catalog(data_dir: Path, table_names: list[str]) -> None:
     """`data/catalog.sql`: views over the tables, with relative paths."""
     (data_dir / "catalog.sql").write_text(catalog_sql(table_names), encoding="utf-8")
+
+
+def copy_masks(masks: pa.Table, work_dir: Path, data_dir: Path) -> None:
+    """Copy every mask file named in the `masks` table from the work folder."""
+    for relative in masks["path"].to_pylist():
+        target = data_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(work_dir / relative, target)

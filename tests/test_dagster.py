@@ -5,17 +5,13 @@ import pytest
 
 from assets.automation import source_or_code_changed
 from assets.definitions import ASSETS, CHECKS, build_definitions, defs
-from assets.io_manager import WorkIOManager
-from assets.resources import ReleasesRoot, SourceFolder
+from assets.definitions import resources as definition_resources
+from assets.resources import SourceFolder
 from pipeline.schemas import TABLES
 
 
 def resources(source, tmp_path) -> dict:
-    return {
-        "source": SourceFolder(path=str(source)),
-        "releases": ReleasesRoot(path=str(tmp_path / "releases")),
-        "io_manager": WorkIOManager(path=str(tmp_path / "work")),
-    }
+    return definition_resources(str(source), str(tmp_path / "releases"), str(tmp_path / "work"))
 
 
 def release_config(version: str) -> dg.RunConfig:

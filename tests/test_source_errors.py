@@ -25,7 +25,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def break_json(source: Path) -> None:
     text = (source / ANNOTATIONS_FILE).read_text()
-    (source / ANNOTATIONS_FILE).write_text(text[:200] + "\n  ,, oops" + text[200:])
+    (source / ANNOTATIONS_FILE).write_text("{\n  ,, oops" + text[1:])
 
 
 FAULTS = {

@@ -1,0 +1,81 @@
+"""Agreement of each expert with the consensus references, and of every pair of experts."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+from pipeline.consensus_stage import (
+    ARCLENGTH,
+    LEAVE_ONE_OUT,
+    STAPLE,
+    ImageConsensus,
+    expert_crop_masks,
+)
+from pipeline.masks import rasterise
+from pipeline.metrics import SampledBoundary, dice_many, iou_many, sampled_boundary_distances
+
+REFERENCES = (ARCLENGTH, LEAVE_ONE_OUT, STAPLE)
+
+
+def _row(dice: float, iou: float, boundary: SampledBoundary, other: SampledBoundary) -> dict:
+    distances = sampled_boundary_distances(boundary, other)
+    return {
+        "dice": float(dice),
+        "iou": float(iou),
+        "hausdorff_px": distances.hausdorff,
+        "hd95_px": distances.hd95,
+        "mean_contour_distance_px": distances.mean_contour_distance,
+    }
+
+
+def image_agreement(result: ImageConsensus) -> tuple[list[dict], list[dict]]:
+    """(agreement rows, pairwise rows) of one image: masks compared in the image's crop."""
+    image, crop = result.image, result.crop
+    masks = expert_crop_masks(image, crop)
+    boundaries = [SampledBoundary(c) for c in image.curves]
+    references = _references(result)
+    agreement = []
+    for reference, per_expert in references.items():
+        # One reference for every expert, or one per expert (broadcast either way).
+        ref_masks = np.stack([mask for mask, _ in per_expert])
+        dice, iou = dice_many(masks, ref_masks), iou_many(masks, ref_masks)
+        for i, expert_id in enumerate(image.expert_ids):
+            ref_boundary = per_expert[i % len(per_expert)][1]
+            row = {"image_id": image.image_id, "expert_id": expert_id, "reference": reference}
+            agreement.append(row | _row(dice[i], iou[i], boundaries[i], ref_boundary))
+    pairs = list(combinations(range(len(image.expert_ids)), 2))
+    if not pairs:
+        return agreement, []
+    first, second = (list(side) for side in zip(*pairs, strict=True))
+    dice, iou = dice_many(masks[first], masks[second]), iou_many(masks[first], masks[second])
+    pairwise = [
+        {
+            "image_id": image.image_id,
+            "expert_a": image.expert_ids[i],
+            "expert_b": image.expert_ids[j],
+        }
+        | _row(dice[n], iou[n], boundaries[i], boundaries[j])
+        for n, (i, j) in enumerate(pairs)
+    ]
+    return agreement, pairwise
+
+
+def _references(result: ImageConsensus) -> dict[str, list[tuple[np.ndarray, SampledBoundary]]]:
+    """Reference -> one (mask, boundary) for all experts, or one per expert (leave-one-out)."""
+    crop = result.crop
+    references = {}
+    if ARCLENGTH in result.curves:
+        curve = result.curves[ARCLENGTH]
+        references[ARCLENGTH] = [
+            (rasterise(curve - crop.offset, crop.width, crop.height), SampledBoundary(curve))
+        ]
+    if result.leave_one_out:
+        references[LEAVE_ONE_OUT] = [
+            (rasterise(c - crop.offset, crop.width, crop.height), SampledBoundary(c))
+            for c in (result.leave_one_out[e] for e in result.image.expert_ids)
+        ]
+    if STAPLE in result.mask_crops:
+        references[STAPLE] = [(result.mask_crops[STAPLE], SampledBoundary(result.outlines[STAPLE]))]
+    return references
