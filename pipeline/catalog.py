@@ -9,8 +9,17 @@ import duckdb
 
 from pipeline.errors import ReleaseError
 
-# Views defined over the tables (name -> SELECT); later stages add theirs here.
-DERIVED_VIEWS: dict[str, str] = {}
+# Views over the tables: name -> (the table it needs, SELECT).
+DERIVED_VIEWS: dict[str, tuple[str, str]] = {
+    # Experts ranked by how well they agree with the consensus of the OTHER experts.
+    "expert_ranking": (
+        "agreement",
+        "SELECT expert_id, rank() OVER (ORDER BY median(dice) DESC) AS rank, "
+        "median(dice) AS median_dice_loo, median(hausdorff_px) AS median_hausdorff_loo_px, "
+        "median(mean_contour_distance_px) AS median_mcd_loo_px, count(*) AS images "
+        "FROM agreement WHERE reference = 'arclength_mean_loo' GROUP BY expert_id",
+    ),
+}
 READ_ONLY_STATEMENTS = {"SELECT", "EXPLAIN", "PRAGMA", "RELATION"}
 
 
@@ -41,8 +50,13 @@ def catalog_sql(table_names: Iterable[str], tables_dir: str = "tables") -> str:
         "-- (spatial SQL such as ST_Area(geometry) needs the spatial extension loaded first).",
     ]
     view = "CREATE OR REPLACE VIEW {0} AS SELECT * FROM read_parquet('{1}/{0}.parquet');"
-    lines += [view.format(name, tables_dir) for name in sorted(table_names)]
-    lines += [f"CREATE OR REPLACE VIEW {name} AS {sql};" for name, sql in DERIVED_VIEWS.items()]
+    names = sorted(table_names)
+    lines += [view.format(name, tables_dir) for name in names]
+    lines += [
+        f"CREATE OR REPLACE VIEW {name} AS {sql};"
+        for name, (needs, sql) in DERIVED_VIEWS.items()
+        if needs in names
+    ]
     return "\n".join(lines) + "\n"
 
 

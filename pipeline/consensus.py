@@ -189,7 +189,8 @@ def staple(masks: np.ndarray, frame_pixels: int | None = None) -> StapleResult:
     inside = truth >= STAPLE_THRESHOLD
     mask = np.full(masks.shape[1:], inside[0], dtype=np.uint8)
     mask[box] = inside.astype(np.uint8)[index]
-    return StapleResult(mask=mask, sensitivity=p, specificity=q)
+    # EM arithmetic can overshoot a probability of 1 by an ulp or two.
+    return StapleResult(mask=mask, sensitivity=np.clip(p, 0, 1), specificity=np.clip(q, 0, 1))
 
 
 def staple_simpleitk(masks: np.ndarray) -> StapleResult:

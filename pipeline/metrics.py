@@ -168,7 +168,8 @@ def boundary_distances(
 # distance d is overestimated by at most sqrt(d² + (TREE_SPACING_PX / 2)²) - d (0.125 px at
 # d = 0, 0.008 px at d = 1). Against the exact `boundary_distances`, on the sample data:
 # Hausdorff within 0.1 px, HD95 within 0.2 px, mean contour distance within 0.02 px, at about
-# a fifth of the cost. Vertices are always queried, so a translated copy still gives the shift.
+# a fifth of the cost. Vertices are always queried and the largest distances re-measured
+# exactly, so a translated copy gives the shift exactly.
 QUERY_SPACING_PX = 1.0
 TREE_SPACING_PX = 0.25
 
@@ -181,11 +182,19 @@ class SampledBoundary:
         self.samples = _boundary_samples(geometry, QUERY_SPACING_PX)
         self.queries = np.concatenate([self.samples, _vertices(geometry)])
         self.tree = cKDTree(_boundary_samples(geometry, TREE_SPACING_PX))
+        self.boundary = geometry.boundary
+        shapely.prepare(self.boundary)
 
     def distances_from(self, other: SampledBoundary) -> tuple[np.ndarray, float]:
-        """Distances of `other`'s even samples to this boundary, and the directed Hausdorff."""
+        """Distances of `other`'s even samples to this boundary, and the directed Hausdorff.
+
+        The Hausdorff maximum is exact over the query points: every point whose tree distance
+        could be the largest is measured again against the continuous boundary.
+        """
         distances, _ = self.tree.query(other.queries, k=1)
-        return distances[: len(other.samples)], float(distances.max())
+        contenders = other.queries[distances >= distances.max() - TREE_SPACING_PX / 2]
+        exact = shapely.distance(shapely.points(contenders), self.boundary)
+        return distances[: len(other.samples)], float(exact.max())
 
 
 def sampled_boundary_distances(a: SampledBoundary, b: SampledBoundary) -> BoundaryDistances:
