@@ -17,8 +17,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from assets.consensus_assets import _consensus_of
 from assets.runner import run_job
-from pipeline import tables
+from pipeline import measurement_stage, tables
+from pipeline.agreement_stage import image_agreement
+from pipeline.image_curves import image_curves
+from pipeline.mask_files import write_all_masks
+from pipeline.parallel import map_images, worker_count
 from pipeline.source import read_source
 from pipeline.synth import SynthOptions, synthesize
 from pipeline.validation import validate_raw
@@ -35,6 +40,26 @@ def measure(fn: Callable[[], object]) -> tuple[object, float, float]:
     return result, seconds, peak
 
 
+def consensus_stage_rows(built: dict, validated, base: Path) -> list[tuple[str, float, float]]:
+    """The consensus, masks, agreement and measurement stages (run on every core)."""
+    rows = []
+    per_image = image_curves(built["points"], built["images"])
+    items = [(i, validated.consensus.get(i.image_id)) for i in per_image]
+    results, s, m = measure(lambda: map_images(_consensus_of, items))
+    rows.append(("consensus (5 methods + 11 leave-one-out)", s, m))
+    _, s, m = measure(lambda: write_all_masks(results, base / "masks"))
+    rows.append(("masks (3000 PNGs)", s, m))
+    _, s, m = measure(lambda: map_images(image_agreement, results))
+    rows.append(("agreement (6600 + 11000 pairs)", s, m))
+    _, s, m = measure(
+        lambda: measurement_stage.study_measurements(
+            [r for res in results for r in measurement_stage.image_measurements(res)]
+        )
+    )
+    rows.append(("measurements (3000 disc volumes)", s, m))
+    return rows
+
+
 def main() -> None:
     os.environ.pop("DAGSTER_HOME", None)
     console = Console()
@@ -48,10 +73,12 @@ def main() -> None:
         rows.append(("read source JSON", s, m))
         validated, s, m = measure(lambda: validate_raw(raw))
         rows.append(("validate (decode 200 PNGs)", s, m))
+        built = {}
         for name in ("images", "studies", "experts", "points", "contours", "rejects"):
             build = getattr(tables, f"{name}_table")
-            _, s, m = measure(lambda build=build: build(validated))
+            built[name], s, m = measure(lambda build=build: build(validated))
             rows.append((f"table {name}", s, m))
+        rows += consensus_stage_rows(built, validated, base)
         start = time.perf_counter()
         run_job(
             "release", source, base / "releases", base / "work", version="1.0.0", progress=False
@@ -65,7 +92,8 @@ def main() -> None:
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     console.print(
         f"process peak RSS {max_rss:.0f} MiB; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+        f"{os.cpu_count()} cores, {worker_count()} worker processes, "
+        f"Python {platform.python_version()}"
     )
 
 
