@@ -41,12 +41,14 @@ def synth(
     studies: Annotated[int, typer.Option(help="Number of studies (2 images each).")] = 100,
     experts: Annotated[int, typer.Option(help="Number of experts.")] = 11,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace a source layout already there.")] = False,
 ) -> None:
     """Write realistic sample data in the published UnityLV-MultiX layout."""
     from pipeline.synth import SynthOptions, synthesize
 
+    options = SynthOptions(studies=studies, experts=experts, seed=seed)
     with err.status("writing sample data"):
-        summary = synthesize(out_dir, SynthOptions(studies=studies, experts=experts, seed=seed))
+        summary = synthesize(out_dir, options, overwrite=overwrite)
     err.print(f"{summary.images} images, {summary.curves} curves, {summary.points} points")
     print(out_dir)
 
@@ -119,7 +121,7 @@ def demo(
 
     if not (source / ANNOTATIONS_FILE).exists():
         err.print(f"no dataset in {source}: generating the sample data there")
-        synth(out_dir=source, studies=100, experts=11, seed=0)
+        synth(out_dir=source, studies=100, experts=11, seed=0, overwrite=False)
     release(version=version, source=source, releases=releases, work=work)
     from pipeline.release import release_path
 

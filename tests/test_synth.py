@@ -240,7 +240,9 @@ def test_options_leave_the_other_images_untouched(runs):
 def test_rerun_replaces_a_previous_source(tmp_path):
     out = tmp_path / "source"
     synthesize(out, SynthOptions(studies=2, seed=3))
-    synthesize(out, SynthOptions(studies=1, seed=3))
+    with pytest.raises(UnityLVError, match="not overwriting"):
+        synthesize(out, SynthOptions(studies=1, seed=3))
+    synthesize(out, SynthOptions(studies=1, seed=3), overwrite=True)
     assert len(list((out / IMAGES_DIR).iterdir())) == 2
     assert len(_load(out, ANNOTATIONS_FILE)) == 2
 
@@ -248,7 +250,7 @@ def test_rerun_replaces_a_previous_source(tmp_path):
 def test_refuses_to_overwrite_a_foreign_folder(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(UnityLVError, match="not overwriting"):
-        synthesize(tmp_path, SynthOptions(studies=1))
+        synthesize(tmp_path, SynthOptions(studies=1), overwrite=True)
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 

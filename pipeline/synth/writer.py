@@ -7,6 +7,7 @@ leaves half a source. An existing folder is replaced only if it holds nothing bu
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from pipeline.synth.study import SynthImage, make_study
 Curves = list[list[float]]  # [[x...], [y...]]
 # zlib level 3 writes these speckled frames smaller and ~2x faster than Pillow's default 6.
 PNG_COMPRESS_LEVEL = 3
+# 2024-01-01T00:00:00Z: the modification time of every generated file.
+SOURCE_MTIME = 1_704_067_200
 
 
 def _consensus(expert_curves: dict[str, Curves]) -> Curves | None:
@@ -38,11 +41,18 @@ def _write_json(path: Path, content: dict) -> None:
     path.write_text(json.dumps(content, separators=(",", ":")), encoding="utf-8")
 
 
-def _is_replaceable(folder: Path) -> bool:
-    """True if the folder is missing, empty, or holds only the published layout's files."""
+def _is_replaceable(folder: Path, overwrite: bool) -> bool:
+    """True if the folder is missing or empty, or (with `overwrite`) holds only the layout.
+
+    A real download has the same layout, so replacing one needs the caller to say so.
+    """
     if not folder.exists():
         return True
     if not folder.is_dir():
+        return False
+    if not any(folder.iterdir()):
+        return True
+    if not overwrite:
         return False
     allowed = {IMAGES_DIR, ANNOTATIONS_FILE, CONSENSUS_FILE}
     if any(entry.name not in allowed for entry in folder.iterdir()):
@@ -70,14 +80,20 @@ def _add_image(image: SynthImage, images_dir: Path, annotations: dict, consensus
         consensus[image.name] = mean
 
 
-def synthesize(out_dir: Path, options: SynthOptions = DEFAULT_OPTIONS) -> SynthSummary:
-    """Generate `options.studies` studies (ED + ES frames, expert curves) into out_dir."""
+def synthesize(
+    out_dir: Path, options: SynthOptions = DEFAULT_OPTIONS, overwrite: bool = False
+) -> SynthSummary:
+    """Generate `options.studies` studies (ED + ES frames, expert curves) into out_dir.
+
+    An existing non-empty out_dir is replaced only with `overwrite` and only when it holds
+    nothing but the published layout. Every file gets the same fixed modification time, so the
+    source's own date (the release date's default) is the same on every run.
+    """
     options.validate()
     out_dir = Path(out_dir)
-    if not _is_replaceable(out_dir):
-        raise UnityLVError(
-            "exists and is not a UnityLV-MultiX source layout; not overwriting", file=str(out_dir)
-        )
+    if not _is_replaceable(out_dir, overwrite):
+        hint = "" if overwrite else " (pass overwrite to replace a source layout)"
+        raise UnityLVError(f"exists and is not empty; not overwriting{hint}", file=str(out_dir))
     experts = make_experts(options.seed, options.experts)
     plans = plan_images(options)
     staging = out_dir.resolve().with_name(f".{out_dir.resolve().name}.partial")
@@ -92,6 +108,8 @@ def synthesize(out_dir: Path, options: SynthOptions = DEFAULT_OPTIONS) -> SynthS
             _add_image(image, staging / IMAGES_DIR, annotations, consensus)
     _write_json(staging / ANNOTATIONS_FILE, annotations)
     _write_json(staging / CONSENSUS_FILE, consensus)
+    for path in staging.rglob("*"):
+        os.utime(path, (SOURCE_MTIME, SOURCE_MTIME))
     _move_into_place(staging, out_dir)
     curves = [c for per_image in annotations.values() for c in per_image.values()]
     return SynthSummary(
