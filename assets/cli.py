@@ -82,17 +82,55 @@ def release(
     source: SourceOpt = DEFAULT_SOURCE,
     releases: ReleasesOpt = DEFAULT_RELEASES,
     work: WorkOpt = DEFAULT_WORK,
+    date: Annotated[str, typer.Option(help="Release date YYYY-MM-DD; default: the source's.")] = "",
 ) -> None:
     """Derive everything and cut the immutable release <releases>/unitylv-multix/<version>/."""
     from assets.runner import run_job
-    from pipeline.release import check_version
+    from pipeline.release import archive_path, check_version
+    from pipeline.release_info import check_date
 
     check_version(version)
-
-    result = run_job("release", source, releases, work, version=version)
+    if date:
+        check_date(date)
+    result = run_job("release", source, releases, work, version=version, date=date)
     _print_counts(result)
-    path = result.output_for_node("release_bag")
+    metadata = result.asset_materializations_for_node("release_bag")[0].metadata
+    digest = f"{archive_path(releases, version).name} sha256 {metadata['archive_sha256'].value}"
+    if metadata["created"].value:
+        err.print(f"released {version}; {digest}")
+    else:
+        err.print(f"{version} already exists with identical content, nothing written; {digest}")
+    print(result.output_for_node("release_bag"))
+
+
+@app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(help="A release folder or its .tar.gz archive.")],
+) -> None:
+    """Check a release's checksums; name every changed, missing or extra file."""
+    from pipeline.verify import verify_release
+
+    problems = verify_release(path)
+    for problem in problems:
+        err.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
+    if problems:
+        raise UnityLVError(
+            f"{len(problems)} problem(s): the release does not verify", file=str(path)
+        )
+    err.print("[green]✓[/] every file matches its checksum")
     print(path)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The older release folder.")],
+    new: Annotated[Path, typer.Argument(help="The newer release folder.")],
+) -> None:
+    """Report what changed between two releases (tables, images, curves, consensus, EF)."""
+    from pipeline.release_diff import diff_markdown, diff_releases
+
+    report = diff_markdown(diff_releases(_data_dir(old), _data_dir(new)), old.name, new.name)
+    out.print(report, markup=False, highlight=False)
 
 
 @app.command()

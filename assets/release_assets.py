@@ -1,52 +1,60 @@
-"""The release: a versioned, immutable folder of every table, cut from the derived assets."""
+"""The release: a versioned, immutable BagIt bag and archive of every table, mask and export."""
 
 import dagster as dg
 import pyarrow as pa
 
 from assets.errors import user_errors_as_failures
-from assets.resources import ReleasesRoot, WorkFolder
+from assets.resources import ReleasesRoot, SourceFolder, WorkFolder
 from pipeline.licence import check_licence, load_metadata
-from pipeline.payload import copy_masks, write_catalog, write_tables
+from pipeline.payload import write_payload
 from pipeline.release import cut_release
+from pipeline.release_info import ReleaseInfo, check_date, source_date
 from pipeline.schemas import TABLES
 
 RELEASED_TABLES = sorted(TABLES)
 
 
 class ReleaseConfig(dg.Config):
+    """version: semantic version X.Y.Z; date: YYYY-MM-DD, default the source's own date."""
+
     version: str = "0.1.0"
+    date: str = ""
 
 
 @dg.asset(
     group_name="release",
     kinds={"parquet", "duckdb"},
     ins={name: dg.AssetIn(name) for name in RELEASED_TABLES},
-    description="unitylv-multix/<version>/: the tables and their DuckDB catalog.",
+    description="unitylv-multix/<version>/: a BagIt bag of the tables, masks, images and exports.",
 )
 def release_bag(
     context: dg.AssetExecutionContext,
     config: ReleaseConfig,
     releases: ReleasesRoot,
+    source: SourceFolder,
     work: WorkFolder,
     **tables: pa.Table,
 ) -> str:
-    meta = load_metadata()
-
-    def build(folder):
-        data = folder / "data"
-        write_tables(data, tables, meta, config.version)
-        copy_masks(tables["masks"], work.root, data)
-        write_catalog(data, RELEASED_TABLES)
-
     with user_errors_as_failures():
-        check_licence(meta)
-        outcome = cut_release(releases.root, config.version, build)
+        meta = load_metadata()
+        check_licence(meta, source.root)
+        date = check_date(config.date) if config.date else source_date(source.root)
+        info = ReleaseInfo(config.version, date, meta)
+        outcome = cut_release(
+            releases.root,
+            info,
+            lambda folder: write_payload(
+                folder, tables, info, source.root, work.root, releases.root
+            ),
+        )
     context.add_output_metadata(
         {
             "path": str(outcome.path),
             "created": outcome.created,
             "files": len(outcome.manifest),
-            "version": config.version,
+            "version": info.version,
+            "date": info.date,
+            "archive_sha256": outcome.archive_sha256,
         }
     )
     return str(outcome.path)

@@ -16,13 +16,14 @@ def run_job(
     work: Path,
     version: str | None = None,
     progress: bool = True,
+    date: str = "",
 ) -> dg.ExecuteInProcessResult:
     """Execute a job of the same Definitions that `dagster dev` loads; UnityLVError on failure."""
     defs = build_definitions(str(source), str(releases), str(work))
     job = defs.resolve_job_def(job_name)
     run_config: dict = {"loggers": {"step_progress": {"config": {"show": progress}}}}
     if version is not None:
-        run_config["ops"] = {"release_bag": {"config": {"version": version}}}
+        run_config["ops"] = {"release_bag": {"config": {"version": version, "date": date}}}
     job = job.with_logger_defs({"step_progress": step_progress})
     instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
     with instance:

@@ -1,4 +1,4 @@
-"""Writing a release's payload (the `data/` folder): tables stamped with the version, catalog."""
+"""Writing a release's payload (what becomes the bag's `data/` folder)."""
 
 from __future__ import annotations
 
@@ -8,28 +8,59 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.catalog import catalog_sql
+from pipeline.changelog import write_changelog
+from pipeline.constants import IMAGES_DIR
 from pipeline.licence import DatasetMetadata
 from pipeline.parquet_io import write_table
+from pipeline.release import previous_version, release_path
+from pipeline.release_info import ReleaseInfo
 from pipeline.schemas import TABLES
+
+
+def write_payload(
+    folder: Path,
+    tables: dict[str, pa.Table],
+    info: ReleaseInfo,
+    source_root: Path,
+    work_dir: Path,
+    releases_root: Path,
+) -> None:
+    """Everything a release holds, written into `folder` (the future data/)."""
+    write_tables(folder, tables, info.meta, info.version)
+    copy_masks(tables["masks"], work_dir, folder)
+    copy_images(tables["images"], source_root, folder)
+    write_catalog(folder, sorted(tables))
+    previous = previous_version(releases_root, info.version)
+    older = (previous, release_path(releases_root, previous) / "data") if previous else None
+    write_changelog(folder, info, older)
 
 
 def write_tables(
     data_dir: Path, tables: dict[str, pa.Table], meta: DatasetMetadata, version: str
 ) -> None:
-    """`data/tables/<table>.parquet` for every table, stamped with licence and version."""
+    """`tables/<table>.parquet` for every table, stamped with licence and version."""
     stamp = meta.parquet_stamp(version)
     for name in sorted(tables):
         write_table(tables[name], TABLES[name], data_dir / "tables" / f"{name}.parquet", stamp)
 
 
 def write_catalog(data_dir: Path, table_names: list[str]) -> None:
-    """`data/catalog.sql`: views over the tables, with relative paths."""
+    """`catalog.sql`: views over the tables, with relative paths."""
     (data_dir / "catalog.sql").write_text(catalog_sql(table_names), encoding="utf-8")
 
 
 def copy_masks(masks: pa.Table, work_dir: Path, data_dir: Path) -> None:
     """Copy every mask file named in the `masks` table from the work folder."""
     for relative in masks["path"].to_pylist():
-        target = data_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(work_dir / relative, target)
+        _copy(work_dir / relative, data_dir / relative)
+
+
+def copy_images(images: pa.Table, source_root: Path, data_dir: Path) -> None:
+    """`images/<file name>`: the accepted source frames, byte for byte."""
+    for name in images["file_name"].to_pylist():
+        _copy(source_root / IMAGES_DIR / name, data_dir / "images" / name)
+
+
+def _copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)

@@ -1,0 +1,74 @@
+"""Checking a release bag or archive: every changed, missing or extra file is named."""
+
+from __future__ import annotations
+
+import tarfile
+import tempfile
+from pathlib import Path
+
+import bagit
+
+from pipeline.checksums import sha256_file
+from pipeline.errors import ReleaseError
+
+TAGMANIFEST_PREFIX = "tagmanifest-"
+
+
+def verify_bag(folder: Path) -> list[str]:
+    """Problems of a bag folder: files changed, missing from or unknown to its manifests."""
+    try:
+        bag = bagit.Bag(str(folder))
+    except bagit.BagError as exc:
+        raise ReleaseError(f"not a BagIt bag ({exc})", file=str(folder)) from None
+    only_in_manifest, only_on_disk = bag.compare_manifests_with_fs()
+    problems = [f"{p}: missing" for p in sorted(only_in_manifest)]
+    problems += [f"{p}: extra file, not in the manifest" for p in sorted(only_on_disk)]
+    listed = set(bag.entries)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if (
+            not relative.startswith("data/")
+            and relative not in listed
+            and not relative.startswith(TAGMANIFEST_PREFIX)
+        ):
+            problems.append(f"{relative}: extra file, not in the tag manifest")
+    missing = set(only_in_manifest)
+    for relative, hashes in sorted(bag.entries.items()):
+        target = folder / relative
+        if relative in missing or not target.is_file():
+            if not relative.startswith("data/"):
+                problems.append(f"{relative}: missing")
+            continue
+        if sha256_file(target) != hashes.get("sha256", "").lower():
+            problems.append(f"{relative}: changed (sha256 differs from the manifest)")
+    return problems
+
+
+def verify_archive(archive: Path) -> list[str]:
+    """Problems of a release archive: its .sha256 sidecar, then the bag inside it."""
+    problems = []
+    sidecar = archive.with_name(archive.name + ".sha256")
+    if sidecar.is_file():
+        expected = sidecar.read_text(encoding="utf-8").split()[0]
+        if sha256_file(archive) != expected:
+            problems.append(f"{archive.name}: changed (sha256 differs from {sidecar.name})")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            with tarfile.open(archive, "r:gz") as tar:
+                tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            return [*problems, f"{archive.name}: not a readable tar.gz ({exc})"]
+        tops = list(Path(tmp).iterdir())
+        if len(tops) != 1 or not tops[0].is_dir():
+            return [*problems, f"{archive.name}: expected one top-level folder"]
+        problems += [f"{archive.name}!{p}" for p in verify_bag(tops[0])]
+    return problems
+
+
+def verify_release(path: Path) -> list[str]:
+    """Problems of a release given as its folder or its .tar.gz archive."""
+    if path.is_dir():
+        return verify_bag(path)
+    if path.is_file() and path.name.endswith(".tar.gz"):
+        return verify_archive(path)
+    raise ReleaseError("neither a release folder nor a .tar.gz archive", file=str(path))
