@@ -186,8 +186,11 @@ def _print_relation(relation, limit: int) -> None:
 
 
 def _print_counts(result) -> None:
+    from assets.runner import check_warnings
     from pipeline.schemas import TABLES
 
+    for warning in check_warnings(result):
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     table = Table("table", "rows", show_edge=False)
     for name in sorted(TABLES):
         if name in {n.name for n in result.job_def.nodes}:

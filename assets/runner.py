@@ -39,14 +39,26 @@ def run_job(
 def first_failure(result: dg.ExecuteInProcessResult) -> str | None:
     """One line saying why a run did not succeed: a failed blocking check or a failed step."""
     for evaluation in result.get_asset_check_evaluations():
-        if not evaluation.passed:
+        if not evaluation.passed and evaluation.blocking:
             return f"check {evaluation.check_name} failed: {evaluation.description}"
     for event in result.get_step_failure_events():
         data = event.step_failure_data
         if data.user_failure_data is not None and data.user_failure_data.description:
             return data.user_failure_data.description
-        return f"step {event.step_key} failed: {data.error.message.strip().splitlines()[-1]}"
+        error = data.error
+        while error.cause is not None:  # the user code's own exception, not Dagster's wrapper
+            error = error.cause
+        return f"step {event.step_key} failed: {error.cls_name}: {error.message.strip()}"
     return None if result.success else "the run did not succeed"
+
+
+def check_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Non-blocking checks that did not pass: reported, but the run stands."""
+    return [
+        f"check {e.check_name} on {e.asset_key.to_user_string()}: {e.description}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and not e.blocking
+    ]
 
 
 def _has_dagster_home() -> bool:

@@ -43,8 +43,9 @@ def _connect(old: Path, new: Path) -> duckdb.DuckDBPyConnection:
             raise ReleaseError("no tables/ folder: not a release", file=str(folder))
         con.execute(f"CREATE SCHEMA {alias}")
         for path in sorted(tables.glob("*.parquet")):
+            literal = path.as_posix().replace("'", "''")
             con.execute(
-                f"CREATE VIEW {alias}.{path.stem} AS SELECT * FROM read_parquet(?)", [str(path)]
+                f"CREATE VIEW {alias}.{path.stem} AS SELECT * FROM read_parquet('{literal}')"
             )
     return con
 

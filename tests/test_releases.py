@@ -1,0 +1,214 @@
+"""Release bags: validity, determinism, immutability, verification, crashes and changelogs."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import bagit
+import pytest
+
+from assets.runner import run_job
+from pipeline.checksums import tree_manifest
+from pipeline.errors import UnityLVError
+from pipeline.release import STEPS, archive_path, release_path
+from pipeline.synth import SynthOptions, synthesize
+from pipeline.verify import verify_release
+from tests import corrupt
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def release(source: Path, base: Path, version: str = "1.0.0", date: str = "") -> Path:
+    result = run_job(
+        "release",
+        source,
+        base / "releases",
+        base / "work",
+        version=version,
+        progress=False,
+        date=date,
+    )
+    return Path(result.output_for_node("release_bag"))
+
+
+@pytest.fixture(scope="module")
+def tiny_source(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tiny") / "source"
+    synthesize(out, SynthOptions(studies=2, seed=4))
+    return out
+
+
+@pytest.fixture(scope="module")
+def first_release(tiny_source, tmp_path_factory) -> Path:
+    return release(tiny_source, tmp_path_factory.mktemp("first"))
+
+
+def test_release_is_a_valid_bag_with_its_payload(first_release):
+    bag = bagit.Bag(str(first_release))
+    assert bag.validate()
+    assert bag.info["License"].startswith("CC-BY-NC-SA-4.0")
+    assert bag.info["Bagging-Date"] == "2024-01-01"  # the source's own date
+    data = first_release / "data"
+    for expected in (
+        "tables/contours.parquet",
+        "catalog.sql",
+        "CHANGELOG.md",
+        "masks/E01",
+        "masks/arclength_mean",
+        "images",
+    ):
+        assert (data / expected).exists(), expected
+    assert len(list((data / "images").iterdir())) == 4
+    archive = archive_path(first_release.parents[1], "1.0.0")
+    assert (
+        archive.with_name(archive.name + ".sha256").read_text().split()[0]
+        == __import__("hashlib").sha256(archive.read_bytes()).hexdigest()
+    )
+    assert verify_release(first_release) == [] and verify_release(archive) == []
+
+
+def test_same_inputs_give_identical_bytes_anywhere(tiny_source, first_release, tmp_path):
+    again = release(tiny_source, tmp_path)
+    assert tree_manifest(again) == tree_manifest(first_release)
+    archive_a = archive_path(first_release.parents[1], "1.0.0").read_bytes()
+    archive_b = archive_path(again.parents[1], "1.0.0").read_bytes()
+    assert archive_a == archive_b
+
+
+def test_rerelease_is_a_noop_and_different_inputs_are_refused(tiny_source, tmp_path):
+    base = tmp_path
+    path = release(tiny_source, base)
+    before = tree_manifest(path)
+    assert release(tiny_source, base) == path
+    assert tree_manifest(path) == before
+    changed = Path(shutil.copytree(tiny_source, tmp_path / "changed"))
+    corrupt.edit_curve(changed, lambda c: [[x + 3 for x in c[0]], c[1]], image=1, expert=2)
+    with pytest.raises(UnityLVError, match="exists with different content and is immutable"):
+        release(changed, base)
+    assert tree_manifest(path) == before
+    with pytest.raises(UnityLVError, match="not a day"):
+        release(tiny_source, base, version="1.0.1", date="2024-13-45")
+
+
+@pytest.mark.parametrize(
+    "victim",
+    [
+        "data/tables/points.parquet",
+        "data/catalog.sql",
+        "data/CHANGELOG.md",
+        "bag-info.txt",
+        "mask",
+        "image",
+    ],
+)
+def test_one_changed_byte_is_named(first_release, tmp_path, victim):
+    copy = Path(shutil.copytree(first_release, tmp_path / "copy"))
+    if victim == "mask":
+        victim = next((copy / "data/masks/staple").iterdir()).relative_to(copy).as_posix()
+    if victim == "image":
+        victim = next((copy / "data/images").iterdir()).relative_to(copy).as_posix()
+    target = copy / victim
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    assert verify_release(copy) == [f"{victim}: changed (sha256 differs from the manifest)"]
+
+
+def test_archive_with_a_changed_byte_is_named(first_release, tmp_path):
+    archive = archive_path(first_release.parents[1], "1.0.0")
+    copy = tmp_path / archive.name
+    shutil.copy(archive, copy)
+    shutil.copy(archive.with_name(archive.name + ".sha256"), tmp_path)
+    data = bytearray(copy.read_bytes())
+    data[-100] ^= 0x01
+    copy.write_bytes(bytes(data))
+    problems = verify_release(copy)
+    assert problems and problems[0].startswith(f"{archive.name}: changed")
+
+
+def test_cli_verify_names_missing_and_extra_files(first_release, tmp_path):
+    copy = Path(shutil.copytree(first_release, tmp_path / "copy"))
+    (copy / "data/catalog.sql").unlink()
+    (copy / "data/notes.txt").write_text("mine")
+    run = subprocess.run(
+        [sys.executable, "-m", "assets.cli", "verify", str(copy)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 1
+    assert "data/catalog.sql: missing" in run.stderr
+    assert "data/notes.txt: extra file" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_killed_release_leaves_no_release_and_a_rerun_completes(
+    tiny_source, first_release, tmp_path
+):
+    releases, work = tmp_path / "releases", tmp_path / "work"
+    command = [
+        sys.executable,
+        "-m",
+        "assets.cli",
+        "release",
+        "--version",
+        "1.0.0",
+        "--source",
+        str(tiny_source),
+        "--releases",
+        str(releases),
+        "--work",
+        str(work),
+    ]
+    for step in STEPS:
+        env = {**os.environ, "UNITYLV_CRASH_AT": step}
+        env.pop("DAGSTER_HOME", None)
+        killed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
+        assert killed.returncode == -9, killed.stderr
+        folder = release_path(releases, "1.0.0")
+        if step == STEPS[-1]:  # killed after the rename: the release is whole
+            assert verify_release(folder) == []
+        else:
+            assert not folder.exists(), step
+    shutil.rmtree(release_path(releases, "1.0.0"))
+    rerun = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"},
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert tree_manifest(release_path(releases, "1.0.0")) == tree_manifest(first_release)
+    assert not list((releases / "unitylv-multix").glob(".staging-*"))
+
+
+def test_changelog_names_the_changed_image_and_expert(tiny_source, tmp_path):
+    base = tmp_path
+    release(tiny_source, base, "1.0.0")
+    changed = Path(shutil.copytree(tiny_source, tmp_path / "changed"))
+    name, user, _ = corrupt.first_curve(changed, image=2, expert=5)
+    corrupt.edit_curve(changed, lambda c: [[x + 2.5 for x in c[0]], c[1]], image=2, expert=5)
+    new = release(changed, base, "1.1.0")
+    changelog = (new / "data/CHANGELOG.md").read_text()
+    expert_id = sorted(corrupt.first_curve(changed, image=2)[2][name])  # user ids, sorted
+    expected_expert = f"E{expert_id.index(user) + 1:02d}"
+    assert f"Curve changed: image {name[:-4]}, expert {expected_expert}" in changelog
+    assert changelog.index("## 1.1.0") < changelog.index("## 1.0.0")
+    assert "Compared with 1.0.0" in changelog
+    diff = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assets.cli",
+            "diff",
+            str(release_path(base / "releases", "1.0.0")),
+            str(new),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert diff.returncode == 0 and name[:-4] in diff.stdout
