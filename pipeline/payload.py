@@ -10,6 +10,10 @@ import pyarrow as pa
 from pipeline.catalog import catalog_sql
 from pipeline.changelog import write_changelog
 from pipeline.constants import IMAGES_DIR
+from pipeline.exports.coco import write_coco
+from pipeline.exports.croissant import write_croissant
+from pipeline.exports.dataset_card import write_dataset_card, write_licence
+from pipeline.exports.nnunet import write_nnunet
 from pipeline.licence import DatasetMetadata
 from pipeline.parquet_io import write_table
 from pipeline.release import previous_version, release_path
@@ -30,9 +34,14 @@ def write_payload(
     copy_masks(tables["masks"], work_dir, folder)
     copy_images(tables["images"], source_root, folder)
     write_catalog(folder, sorted(tables))
+    write_coco(folder, tables, info)
+    write_nnunet(folder, tables, info)
+    write_dataset_card(folder, tables, info)
+    write_licence(folder, info)
     previous = previous_version(releases_root, info.version)
     older = (previous, release_path(releases_root, previous) / "data") if previous else None
     write_changelog(folder, info, older)
+    write_croissant(folder, tables, info)  # last: it records the other files' checksums
 
 
 def write_tables(

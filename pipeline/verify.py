@@ -19,6 +19,11 @@ def verify_bag(folder: Path) -> list[str]:
     try:
         bag = bagit.Bag(str(folder))
     except bagit.BagError as exc:
+        # A damaged tag file (bag-info.txt, say) can stop bagit from reading the bag at all;
+        # the tag manifest still says which file it is.
+        damaged = _tag_files_not_matching(folder)
+        if damaged:
+            return [f"{name}: changed (sha256 differs from the manifest)" for name in damaged]
         raise ReleaseError(f"not a BagIt bag ({exc})", file=str(folder)) from None
     only_in_manifest, only_on_disk = bag.compare_manifests_with_fs()
     problems = [f"{p}: missing" for p in sorted(only_in_manifest)]
@@ -72,3 +77,17 @@ def verify_release(path: Path) -> list[str]:
     if path.is_file() and path.name.endswith(".tar.gz"):
         return verify_archive(path)
     raise ReleaseError("neither a release folder nor a .tar.gz archive", file=str(path))
+
+
+def _tag_files_not_matching(folder: Path) -> list[str]:
+    """Tag files whose sha256 differs from tagmanifest-sha256.txt (empty if it is unreadable)."""
+    manifest = folder / f"{TAGMANIFEST_PREFIX}sha256.txt"
+    if not manifest.is_file():
+        return []
+    damaged = []
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition(" ")
+        target = folder / name.strip()
+        if not target.is_file() or sha256_file(target) != digest:
+            damaged.append(name.strip())
+    return damaged

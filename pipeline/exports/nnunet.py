@@ -1,0 +1,135 @@
+"""An nnU-Net v2 raw dataset of a release: grayscale frames and consensus labels.
+
+`write_nnunet` writes `data/nnunet/<NNUNET_DATASET_NAME>/`:
+
+    dataset.json
+    imagesTr/<image_id>_0000.png    the frame as 8-bit grayscale (RGB frames converted with
+                                    Pillow's "L" luma, grayscale frames copied byte for byte)
+    labelsTr/<image_id>.png         the default consensus mask (arclength_mean): 0 background,
+                                    1 left ventricle, uint8, the frame's size
+    labelsTr_<expert_id>/<image_id>.png   the same for one expert (E01, E02, ...)
+    labelsTr_<method>/<image_id>.png      the other consensus methods (published_mean,
+                                          majority, staple)
+
+The case identifier is the image_id. nnU-Net reads only `imagesTr` and `labelsTr`; to train on
+another rater, rename its folder to `labelsTr`. An image a rater has no mask for (an expert who
+did not annotate it, a consensus method undefined on it) has NO file in that rater's folder, so
+for such a rater either drop the unlabelled cases from `imagesTr` and lower `numTraining`, or
+list the labelled cases under a "dataset" key in dataset.json (nnU-Net v2 supports both).
+dataset.json names every label folder and its case count under `label_folders`.
+
+The integrity rules nnU-Net applies are reproduced by
+`pipeline.exports.nnunet_integrity.nnunet_integrity_problems`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from PIL import Image
+
+from pipeline.consensus_stage import DEFAULT_METHOD
+from pipeline.errors import ReleaseError
+from pipeline.exports.layout import IMAGES_DIR, NNUNET_DIR
+from pipeline.exports.nnunet_integrity import nnunet_integrity_problems
+from pipeline.exports.payload_tables import image_rows, sorted_rows
+from pipeline.mask_files import EXPERT
+from pipeline.release_info import ReleaseInfo
+
+__all__ = ["nnunet_integrity_problems", "write_nnunet"]
+
+CHANNEL_SUFFIX = "_0000"
+FILE_ENDING = ".png"
+LABELS = {"background": 0, "left_ventricle": 1}
+PNG_COMPRESS_LEVEL = 6
+
+
+@dataclass
+class LabelFolder:
+    """One rater's label folder: who it holds, and image_id -> mask path relative to data/."""
+
+    rater: str
+    masks: dict[str, str] = field(default_factory=dict)
+
+
+def write_nnunet(data_dir: Path, tables: dict[str, pa.Table], info: ReleaseInfo) -> Path:
+    """Write (replacing) data/nnunet/<NNUNET_DATASET_NAME>/; the dataset folder."""
+    dataset_dir = data_dir / NNUNET_DIR
+    images, folders = image_rows(tables), _label_folders(tables)
+    missing = sorted({r["image_id"] for r in images} - set(folders["labelsTr"].masks))
+    if missing:
+        raise ReleaseError(
+            f"no {DEFAULT_METHOD} mask for {len(missing)} image(s)", record=missing[0]
+        )
+    if dataset_dir.exists():
+        shutil.rmtree(dataset_dir)
+    (dataset_dir / "imagesTr").mkdir(parents=True)
+    for row in images:
+        target = dataset_dir / "imagesTr" / f"{row['image_id']}{CHANNEL_SUFFIX}{FILE_ENDING}"
+        write_grayscale(data_dir / IMAGES_DIR / row["file_name"], target)
+    for name, folder in folders.items():
+        (dataset_dir / name).mkdir()
+        for image_id, relative in folder.masks.items():
+            shutil.copyfile(data_dir / relative, dataset_dir / name / f"{image_id}{FILE_ENDING}")
+    document = dataset_json(info, len(images), folders)
+    (dataset_dir / "dataset.json").write_text(
+        json.dumps(document, indent=2, ensure_ascii=True) + "\n", encoding="ascii"
+    )
+    return dataset_dir
+
+
+def write_grayscale(source: Path, target: Path) -> None:
+    """The frame as an 8-bit single-channel PNG: copied if it already is one, else converted."""
+    if not source.is_file():
+        raise ReleaseError("image file is missing from the payload", file=str(source))
+    with Image.open(source) as image:
+        if image.format == "PNG" and image.mode == "L":
+            shutil.copyfile(source, target)
+            return
+        image.convert("L").save(target, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+
+
+def _label_folders(tables: dict[str, pa.Table]) -> dict[str, LabelFolder]:
+    """Every label folder, labelsTr (the default consensus) first, then by rater and method."""
+    folders = {"labelsTr": LabelFolder(f"consensus {DEFAULT_METHOD} (the default)")}
+    for row in sorted_rows(tables["masks"], ("rater", "method", "image_id")):
+        if row["method"] == DEFAULT_METHOD:
+            name, rater = "labelsTr", folders["labelsTr"].rater
+        elif row["method"] == EXPERT:
+            name, rater = f"labelsTr_{row['rater']}", f"expert {row['rater']}"
+        else:
+            name, rater = f"labelsTr_{row['method']}", f"consensus {row['method']}"
+        folder = folders.setdefault(name, LabelFolder(rater))
+        folder.masks[row["image_id"]] = row["path"]
+    return folders
+
+
+def dataset_json(info: ReleaseInfo, n_cases: int, folders: dict[str, LabelFolder]) -> dict:
+    """nnU-Net v2's dataset.json: the required keys first, then the dataset's provenance."""
+    meta = info.meta
+    return {
+        "channel_names": {"0": "echo"},
+        "labels": dict(LABELS),
+        "numTraining": n_cases,
+        "file_ending": FILE_ENDING,
+        "overwrite_image_reader_writer": "NaturalImage2DIO",
+        "name": meta["dataset"]["name"],
+        "description": (
+            f"{meta['dataset']['title']}. Grayscale frames; labelsTr holds the {DEFAULT_METHOD} "
+            "consensus of the experts' left-ventricle cavities (pixel centre inside the polygon)."
+        ),
+        "reference": meta["attribution"]["citation"],
+        "licence": info.licence_spdx,
+        "licence_url": info.licence_url,
+        "attribution": meta["attribution"]["text"],
+        "release": info.version,
+        "release_date": info.date,
+        "label_folders": {
+            name: {"rater": folder.rater, "cases": len(folder.masks)}
+            for name, folder in folders.items()
+        },
+    }
