@@ -10,10 +10,11 @@ import pyarrow as pa
 from pipeline.catalog import catalog_sql
 from pipeline.changelog import write_changelog
 from pipeline.constants import IMAGES_DIR
+from pipeline.errors import ReleaseError
 from pipeline.exports.coco import write_coco
 from pipeline.exports.croissant import write_croissant
 from pipeline.exports.dataset_card import write_dataset_card, write_licence
-from pipeline.exports.nnunet import write_nnunet
+from pipeline.exports.nnunet import nnunet_integrity_problems, write_nnunet
 from pipeline.licence import DatasetMetadata
 from pipeline.parquet_io import write_table
 from pipeline.release import previous_version, release_path
@@ -35,7 +36,9 @@ def write_payload(
     copy_images(tables["images"], source_root, folder)
     write_catalog(folder, sorted(tables))
     write_coco(folder, tables, info)
-    write_nnunet(folder, tables, info)
+    problems = nnunet_integrity_problems(write_nnunet(folder, tables, info))
+    if problems:
+        raise ReleaseError(f"nnU-Net export breaks nnU-Net's rules: {'; '.join(problems[:5])}")
     write_dataset_card(folder, tables, info)
     write_licence(folder, info)
     previous = previous_version(releases_root, info.version)
