@@ -97,9 +97,12 @@ def release(
     metadata = result.asset_materializations_for_node("release_bag")[0].metadata
     digest = f"{archive_path(releases, version).name} sha256 {metadata['archive_sha256'].value}"
     if metadata["created"].value:
-        err.print(f"released {version}; {digest}")
+        err.print(f"released {version}; {digest}", soft_wrap=True)
     else:
-        err.print(f"{version} already exists with identical content, nothing written; {digest}")
+        err.print(
+            f"{version} already exists with identical content, nothing written; {digest}",
+            soft_wrap=True,
+        )
     print(result.output_for_node("release_bag"))
 
 
