@@ -1,23 +1,13 @@
-"""Inter-expert agreement and LV measurements."""
-
-from pathlib import Path
+"""Inter-expert agreement: each expert against the references, and every pair of experts."""
 
 import dagster as dg
-import pyarrow as pa
 
-from assets.errors import user_errors_as_failures
 from assets.metadata import table_metadata
-from assets.resources import CalibrationFile
-from pipeline import measurement_stage, schemas
+from pipeline import schemas
 from pipeline.agreement_stage import image_agreement
-from pipeline.calibration import read_calibration
 from pipeline.consensus_stage import ImageConsensus
 from pipeline.parallel import map_images
-from pipeline.parquet_io import conform
-
-
-def _table(rows: list[dict], spec: schemas.TableSpec) -> pa.Table:
-    return conform(pa.Table.from_pylist(rows, schema=spec.schema), spec)
+from pipeline.parquet_io import table_from_rows
 
 
 @dg.multi_asset(
@@ -31,41 +21,11 @@ def _table(rows: list[dict], spec: schemas.TableSpec) -> pa.Table:
 )
 def agreement_tables(context: dg.AssetExecutionContext, consensus_set: list[ImageConsensus]):
     per_image = map_images(image_agreement, consensus_set)
-    agreement = _table([r for a, _ in per_image for r in a], schemas.AGREEMENT)
-    pairwise = _table([r for _, p in per_image for r in p], schemas.PAIRWISE_AGREEMENT)
+    agreement = table_from_rows([r for a, _ in per_image for r in a], schemas.AGREEMENT)
+    pairwise = table_from_rows([r for _, p in per_image for r in p], schemas.PAIRWISE_AGREEMENT)
     yield dg.Output(agreement, "agreement", metadata=table_metadata(agreement, schemas.AGREEMENT))
     yield dg.Output(
         pairwise,
         "pairwise_agreement",
         metadata=table_metadata(pairwise, schemas.PAIRWISE_AGREEMENT),
     )
-
-
-@dg.asset(group_name="measurements", kinds={"parquet"}, description="One row per image x rater.")
-def measurements(
-    context: dg.AssetExecutionContext,
-    consensus_set: list[ImageConsensus],
-    calibration: CalibrationFile,
-) -> pa.Table:
-    with user_errors_as_failures():
-        spacing = read_calibration(Path(calibration.path)) if calibration.path else {}
-    per_image = [r for res in consensus_set for r in measurement_stage.image_measurements(res)]
-    rows = measurement_stage.calibrate(per_image, spacing)
-    table = _table(rows, schemas.MEASUREMENTS)
-    context.add_output_metadata(
-        table_metadata(table, schemas.MEASUREMENTS) | {"calibrated": bool(spacing)}
-    )
-    return table
-
-
-@dg.asset(group_name="measurements", kinds={"parquet"}, description="One row per study x rater.")
-def study_measurements(context: dg.AssetExecutionContext, measurements: pa.Table) -> pa.Table:
-    rows = measurement_stage.study_measurements(measurements.to_pylist())
-    table = _table(rows, schemas.STUDY_MEASUREMENTS)
-    flagged = sum(r["ed_area_smaller_than_es"] for r in rows if r["rater"] == "consensus")
-    outliers = sum(r["ef_outlier"] for r in rows)
-    context.add_output_metadata(
-        table_metadata(table, schemas.STUDY_MEASUREMENTS)
-        | {"consensus_ed_smaller_than_es": flagged, "ef_outliers": outliers}
-    )
-    return table

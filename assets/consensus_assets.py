@@ -18,7 +18,7 @@ from pipeline.consensus_tables import (
 from pipeline.image_curves import ImageCurves, image_curves
 from pipeline.mask_files import write_all_masks
 from pipeline.parallel import map_images
-from pipeline.parquet_io import conform
+from pipeline.parquet_io import table_from_rows
 from pipeline.validation import ValidatedSource
 
 
@@ -77,7 +77,7 @@ def masks(
     context: dg.AssetExecutionContext, consensus_set: list[ImageConsensus], work: WorkFolder
 ) -> pa.Table:
     rows = write_all_masks(consensus_set, work.root)
-    table = conform(pa.Table.from_pylist(rows, schema=schemas.MASKS.schema), schemas.MASKS)
+    table = table_from_rows(rows, schemas.MASKS)
     context.add_output_metadata(
         table_metadata(table, schemas.MASKS) | {"folder": str(work.root / "masks")}
     )

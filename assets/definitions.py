@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import agreement_assets, consensus_assets, release_assets, source_assets, table_assets
+from assets import (
+    agreement_assets,
+    consensus_assets,
+    measurement_assets,
+    release_assets,
+    source_assets,
+    table_assets,
+)
 from assets.automation import (
     derive_job,
     nightly_derive,
@@ -30,8 +37,8 @@ ASSETS = [
     *table_assets.SOURCE_TABLE_ASSETS,
     *consensus_assets.CONSENSUS_ASSETS,
     agreement_assets.agreement_tables,
-    agreement_assets.measurements,
-    agreement_assets.study_measurements,
+    measurement_assets.measurements,
+    measurement_assets.study_measurements,
     release_assets.release_bag,
 ]
 CHECKS = [

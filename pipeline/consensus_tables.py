@@ -15,7 +15,7 @@ from pipeline.consensus_stage import (
     ImageConsensus,
 )
 from pipeline.geometry import cavity_polygon
-from pipeline.parquet_io import conform
+from pipeline.parquet_io import conform, table_from_rows
 
 
 def _curves(result: ImageConsensus):
@@ -42,7 +42,7 @@ def consensus_table(results: list[ImageConsensus]) -> pa.Table:
         for method in MASK_METHODS:
             if method in r.outlines:
                 rows.append(_row(r, method, None, n, None, shapely.Polygon(r.outlines[method])))
-    return conform(pa.Table.from_pylist(rows, schema=schemas.CONSENSUS.schema), schemas.CONSENSUS)
+    return table_from_rows(rows, schemas.CONSENSUS)
 
 
 def _row(r, method, left_out, n_experts, n_points, polygon, deviation=None) -> dict:
@@ -87,7 +87,7 @@ def consensus_notes_table(results: list[ImageConsensus]) -> pa.Table:
         for m, s, msg in r.notes
     ]
     spec = schemas.CONSENSUS_NOTES
-    return conform(pa.Table.from_pylist(rows, schema=spec.schema), spec)
+    return table_from_rows(rows, spec)
 
 
 def staple_performance_table(results: list[ImageConsensus]) -> pa.Table:
@@ -105,4 +105,4 @@ def staple_performance_table(results: list[ImageConsensus]) -> pa.Table:
         )
     ]
     spec = schemas.STAPLE_PERFORMANCE
-    return conform(pa.Table.from_pylist(rows, schema=spec.schema), spec)
+    return table_from_rows(rows, spec)

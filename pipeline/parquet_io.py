@@ -24,6 +24,11 @@ def conform(table: pa.Table, spec: TableSpec) -> pa.Table:
     return table
 
 
+def table_from_rows(rows: list[dict], spec: TableSpec) -> pa.Table:
+    """A table of the spec's schema from row dicts, conformed (typed and sorted)."""
+    return conform(pa.Table.from_pylist(rows, schema=spec.schema), spec)
+
+
 def empty_table(spec: TableSpec) -> pa.Table:
     """A table with the spec's schema and no rows."""
     return spec.schema.empty_table()

@@ -9,8 +9,9 @@ import pyarrow as pa
 
 from pipeline.catalog import catalog_sql
 from pipeline.changelog import write_changelog
-from pipeline.constants import IMAGES_DIR
+from pipeline.constants import IMAGES_DIR as SOURCE_IMAGES_DIR
 from pipeline.errors import ReleaseError
+from pipeline.exports import layout
 from pipeline.exports.coco import write_coco
 from pipeline.exports.croissant import write_croissant
 from pipeline.exports.dataset_card import write_dataset_card, write_licence
@@ -53,12 +54,12 @@ def write_tables(
     """`tables/<table>.parquet` for every table, stamped with licence and version."""
     stamp = meta.parquet_stamp(version)
     for name in sorted(tables):
-        write_table(tables[name], TABLES[name], data_dir / "tables" / f"{name}.parquet", stamp)
+        write_table(tables[name], TABLES[name], data_dir / layout.table_path(name), stamp)
 
 
 def write_catalog(data_dir: Path, table_names: list[str]) -> None:
     """`catalog.sql`: views over the tables, with relative paths."""
-    (data_dir / "catalog.sql").write_text(catalog_sql(table_names), encoding="utf-8")
+    (data_dir / layout.CATALOG_FILE).write_text(catalog_sql(table_names), encoding="utf-8")
 
 
 def copy_masks(masks: pa.Table, work_dir: Path, data_dir: Path) -> None:
@@ -70,7 +71,7 @@ def copy_masks(masks: pa.Table, work_dir: Path, data_dir: Path) -> None:
 def copy_images(images: pa.Table, source_root: Path, data_dir: Path) -> None:
     """`images/<file name>`: the accepted source frames, byte for byte."""
     for name in images["file_name"].to_pylist():
-        _copy(source_root / IMAGES_DIR / name, data_dir / "images" / name)
+        _copy(source_root / SOURCE_IMAGES_DIR / name, data_dir / layout.IMAGES_DIR / name)
 
 
 def _copy(source: Path, target: Path) -> None:

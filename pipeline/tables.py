@@ -8,7 +8,7 @@ import shapely
 
 from pipeline import schemas
 from pipeline.geometry import is_traced_lateral_first
-from pipeline.parquet_io import conform
+from pipeline.parquet_io import conform, table_from_rows
 from pipeline.validation import AcceptedCurve, ValidatedSource
 
 
@@ -36,7 +36,7 @@ def images_table(source: ValidatedSource) -> pa.Table:
         }
         for i in source.images
     ]
-    return _from_rows(rows, schemas.IMAGES)
+    return table_from_rows(rows, schemas.IMAGES)
 
 
 def studies_table(source: ValidatedSource) -> pa.Table:
@@ -48,7 +48,7 @@ def studies_table(source: ValidatedSource) -> pa.Table:
         phase = i.phase.lower()
         row[f"{phase}_image_id"] = i.name.image_id
         row[f"{phase}_frame"] = i.name.frame
-    return _from_rows(list(by_study.values()), schemas.STUDIES)
+    return table_from_rows(list(by_study.values()), schemas.STUDIES)
 
 
 def experts_table(source: ValidatedSource) -> pa.Table:
@@ -57,7 +57,7 @@ def experts_table(source: ValidatedSource) -> pa.Table:
     for c in source.curves:
         counts[c.user_id] = counts.get(c.user_id, 0) + 1
     rows = [{"expert_id": e, "user_id": u, "n_curves": counts[u]} for u, e in ids.items()]
-    return _from_rows(rows, schemas.EXPERTS)
+    return table_from_rows(rows, schemas.EXPERTS)
 
 
 def points_table(source: ValidatedSource) -> pa.Table:
@@ -99,8 +99,4 @@ def contours_table(source: ValidatedSource) -> pa.Table:
 
 def rejects_table(source: ValidatedSource) -> pa.Table:
     rows = [r.__dict__ for r in source.rejects]
-    return _from_rows(rows, schemas.REJECTS)
-
-
-def _from_rows(rows: list[dict], spec: schemas.TableSpec) -> pa.Table:
-    return conform(pa.Table.from_pylist(rows, schema=spec.schema), spec)
+    return table_from_rows(rows, schemas.REJECTS)

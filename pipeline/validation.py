@@ -172,7 +172,9 @@ def _annotated_images(
     return candidates
 
 
-def _image_record_problem(key, value, files, refused, seen) -> tuple[str, str] | None:
+def _image_record_problem(
+    key: str, value: object, files: dict[str, Path], refused: dict[str, str], seen: set[str]
+) -> tuple[str, str] | None:
     reason = unsafe_name_reason(key)
     if reason:
         return "unsafe_image_name", f"image name {key!r} {reason}"
@@ -189,7 +191,9 @@ def _image_record_problem(key, value, files, refused, seen) -> tuple[str, str] |
     return None
 
 
-def _image_curves(key, image_id, value, facts: ImageFacts, ledger) -> list[AcceptedCurve]:
+def _image_curves(
+    key: str, image_id: str, value: list, facts: ImageFacts, ledger: _Ledger
+) -> list[AcceptedCurve]:
     curves, users = [], set()
     for user_id, curve_value in value:
         record = f"{key} / {user_id}"
@@ -222,7 +226,9 @@ def _image_curves(key, image_id, value, facts: ImageFacts, ledger) -> list[Accep
     return curves
 
 
-def _unannotated_files(raw, files, refused, ledger: _Ledger) -> None:
+def _unannotated_files(
+    raw: RawSource, files: dict[str, Path], refused: dict[str, str], ledger: _Ledger
+) -> None:
     annotated = {key for key, _ in raw.annotations}
     for name, reason in refused.items():
         if name not in annotated:
@@ -250,7 +256,9 @@ def _unannotated_files(raw, files, refused, ledger: _Ledger) -> None:
             )
 
 
-def _studies(candidates: list[_Candidate], ledger: _Ledger):
+def _studies(
+    candidates: list[_Candidate], ledger: _Ledger
+) -> tuple[list[AcceptedImage], list[AcceptedCurve]]:
     by_study: dict[str, list[_Candidate]] = defaultdict(list)
     for c in candidates:
         by_study[c.name.study_id].append(c)
@@ -272,7 +280,9 @@ def _studies(candidates: list[_Candidate], ledger: _Ledger):
     return images, curves
 
 
-def _consensus(raw: RawSource, accepted: dict[str, AcceptedImage], ledger) -> dict[str, np.ndarray]:
+def _consensus(
+    raw: RawSource, accepted: dict[str, AcceptedImage], ledger: _Ledger
+) -> dict[str, np.ndarray]:
     if raw.consensus is None:
         return {}
     consensus = {}

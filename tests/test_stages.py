@@ -1,7 +1,6 @@
 """The per-image stages on sources with irregular data, and their known answers."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,10 +43,7 @@ def test_unequal_counts_give_no_published_mean_and_say_why(irregular):
         assert "arclength_mean" in r.curves and len(r.leave_one_out) == len(r.image.curves)
     for r in equal:
         assert r.published_file_deviation_px < 0.01
-    assert {len(i.curves) for i in per_image} >= {9, 11} or {len(i.curves) for i in per_image} >= {
-        10,
-        11,
-    }
+    assert {9, 10} & {len(i.curves) for i in per_image}, "some images should lack an expert"
 
 
 def test_agreement_rows_per_image(irregular):
@@ -160,10 +156,3 @@ def test_ef_outliers_and_suspicious_studies():
     assert by_rater["E02"]["ef_outlier"] and by_rater["E02"]["ed_area_smaller_than_es"]
     assert by_rater["consensus"]["ef_minus_consensus_pts"] is None
     assert by_rater["consensus"]["edv_ml"] is None
-
-
-def test_stages_survive_the_whole_broken_source(irregular):
-    validated, _ = irregular
-    counts = validated.curve_counts
-    assert counts.accepted + counts.rejected == counts.total
-    assert isinstance(validated.images[0].name.file_name, str) and Path(".")
