@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.checksums import sha256_file
 from pipeline.consensus_stage import METHODS, PUBLISHED
 
 PUBLISHED_TOLERANCE_PX = 0.01
@@ -30,8 +30,7 @@ def missing_consensus(images: pa.Table, consensus: pa.Table, notes: pa.Table) ->
 def published_deviation(consensus: pa.Table) -> float | None:
     """The largest published_mean deviation from the source's file, None without a file."""
     rows = consensus.filter(pc.equal(consensus["method"], PUBLISHED))
-    value = pc.max(rows["published_file_max_deviation_px"]).as_py()
-    return value
+    return pc.max(rows["published_file_max_deviation_px"]).as_py()
 
 
 def areas_outside_expert_range(consensus: pa.Table, contours: pa.Table) -> list[str]:
@@ -68,7 +67,7 @@ def broken_mask_files(masks: pa.Table, data_dir: Path) -> list[str]:
         target = data_dir / path
         if not target.is_file():
             failures.append(f"{path} is missing")
-        elif hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+        elif sha256_file(target) != digest:
             failures.append(f"{path} has a different sha256")
     return failures
 

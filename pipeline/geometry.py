@@ -35,8 +35,3 @@ def septal_first(curve_xy: np.ndarray) -> np.ndarray:
 def cavity_polygon(curve_xy: np.ndarray) -> shapely.Polygon:
     """The LV cavity: the open curve closed along the mitral plane (last point to first)."""
     return shapely.Polygon(curve_xy)
-
-
-def cavity_polygons(curves_xy: Sequence[np.ndarray]) -> np.ndarray:
-    """Cavity polygons of many curves, as a numpy object array of shapely geometries."""
-    return np.array([cavity_polygon(c) for c in curves_xy], dtype=object)

@@ -29,11 +29,6 @@ def table_from_rows(rows: list[dict], spec: TableSpec) -> pa.Table:
     return conform(pa.Table.from_pylist(rows, schema=spec.schema), spec)
 
 
-def empty_table(spec: TableSpec) -> pa.Table:
-    """A table with the spec's schema and no rows."""
-    return spec.schema.empty_table()
-
-
 def geo_metadata(table: pa.Table, column: str) -> dict:
     """GeoParquet 1.1 `geo` metadata for a WKB column in pixel space (crs explicitly null)."""
     geoms = shapely.from_wkb(table.column(column).to_numpy(zero_copy_only=False))

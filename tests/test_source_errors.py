@@ -23,6 +23,22 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+def run_release_cli(version: str, source: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    releases, work = str(tmp_path / "r"), str(tmp_path / "w")
+    return run_cli(
+        "release",
+        "--version",
+        version,
+        "--source",
+        str(source),
+        "--releases",
+        releases,
+        "--work",
+        work,
+        cwd=tmp_path,
+    )
+
+
 def break_json(source: Path) -> None:
     text = (source / ANNOTATIONS_FILE).read_text()
     (source / ANNOTATIONS_FILE).write_text("{\n  ,, oops" + text[1:])
@@ -72,18 +88,7 @@ def test_cli_exits_nonzero_with_one_line(source_copy, tmp_path, fault):
 
 def test_cli_licence_disagreement_blocks(source_copy, tmp_path):
     (source_copy / "LICENSE").write_text("MIT License\n\nPermission is hereby granted...")
-    result = run_cli(
-        "release",
-        "--version",
-        "1.0.0",
-        "--source",
-        str(source_copy),
-        "--releases",
-        str(tmp_path / "r"),
-        "--work",
-        str(tmp_path / "w"),
-        cwd=tmp_path,
-    )
+    result = run_release_cli("1.0.0", source_copy, tmp_path)
     assert result.returncode == 1
     assert "check licence failed: LICENSE in the source does not name the licence" in result.stderr
     assert "Traceback" not in result.stderr
@@ -91,18 +96,7 @@ def test_cli_licence_disagreement_blocks(source_copy, tmp_path):
 
 
 def test_cli_bad_version_is_one_line(small_source, tmp_path):
-    result = run_cli(
-        "release",
-        "--version",
-        "v1",
-        "--source",
-        str(small_source),
-        "--releases",
-        str(tmp_path / "r"),
-        "--work",
-        str(tmp_path / "w"),
-        cwd=tmp_path,
-    )
+    result = run_release_cli("v1", small_source, tmp_path)
     assert result.returncode == 1
     assert "is not a semantic version" in result.stderr
     assert "Traceback" not in result.stderr
