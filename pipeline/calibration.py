@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 
 from pipeline.errors import SourceError
 
 COLUMNS = ("image_id", "mm_per_pixel")
+# A plain decimal in ASCII (use with fullmatch): float() alone would also take "1_0",
+# "inf" and Arabic-Indic or full-width digits.
+DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def read_calibration(path: Path) -> dict[str, float]:
@@ -22,10 +26,7 @@ def read_calibration(path: Path) -> dict[str, float]:
         spacing = {}
         for line, row in enumerate(reader, start=2):
             image_id, value = (row["image_id"] or "").strip(), (row["mm_per_pixel"] or "").strip()
-            try:
-                mm = float(value)
-            except ValueError:
-                mm = math.nan
+            mm = float(value) if DECIMAL.fullmatch(value) else math.nan
             if not image_id or not math.isfinite(mm) or mm <= 0:
                 raise SourceError(
                     f"needs an image_id and a positive mm_per_pixel, got {value!r}",

@@ -10,6 +10,7 @@ import shapely
 
 from pipeline.constants import MIN_CURVE_POINTS, OUTSIDE_IMAGE_TOLERANCE_PX
 from pipeline.geometry import curve_array
+from pipeline.source import LongInteger, describe_value, is_json_object
 
 
 class CurveProblem(ValueError):
@@ -24,22 +25,33 @@ def _is_number(value: Any) -> bool:
     return type(value) in (int, float)
 
 
+def _is_axis(value: Any) -> bool:
+    return isinstance(value, list) and not is_json_object(value)
+
+
 def parse_curve(value: Any) -> np.ndarray:
     """An (N, 2) float64 curve from a JSON [[x...], [y...]] value, or CurveProblem."""
-    if not (
-        isinstance(value, list) and len(value) == 2 and all(isinstance(v, list) for v in value)
-    ):
-        raise CurveProblem("curve_shape", "is not a pair of coordinate lists [[x...], [y...]]")
+    if not (_is_axis(value) and len(value) == 2 and all(_is_axis(v) for v in value)):
+        raise CurveProblem(
+            "curve_shape",
+            f"is {describe_value(value)}, not a pair of coordinate lists [[x...], [y...]]",
+        )
     xs, ys = value
     if len(xs) != len(ys):
         raise CurveProblem(
             "curve_length_mismatch", f"has {len(xs)} x values but {len(ys)} y values"
         )
     for axis, values in (("x", xs), ("y", ys)):
+        bad = next((i for i, v in enumerate(values) if isinstance(v, LongInteger)), None)
+        if bad is not None:
+            raise CurveProblem(
+                "coordinate_out_of_range", f"{axis}[{bad}] is {values[bad]}, not a pixel position"
+            )
         bad = next((i for i, v in enumerate(values) if not _is_number(v)), None)
         if bad is not None:
             raise CurveProblem(
-                "non_numeric_coordinate", f"{axis}[{bad}] is {values[bad]!r}, not a number"
+                "non_numeric_coordinate",
+                f"{axis}[{bad}] is {describe_value(values[bad])}, not a number",
             )
         bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
         if bad is not None:

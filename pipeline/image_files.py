@@ -9,6 +9,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from pipeline.constants import IMAGE_NAME_PATTERN, IMAGES_DIR, MAX_IMAGE_PIXELS
@@ -45,12 +46,16 @@ class ImageFacts:
 
 
 class ImageProblem(ValueError):
-    """The file is not a usable PNG frame (the message says why)."""
+    """The file is not a usable PNG frame; `check` names the failed check, the message why."""
+
+    def __init__(self, message: str, check: str = "png_invalid"):
+        self.check = check
+        super().__init__(message)
 
 
 def parse_image_name(name: str) -> ImageName | None:
     """Split a published file name, or None when it does not follow the pattern."""
-    match = IMAGE_NAME_PATTERN.match(name)
+    match = IMAGE_NAME_PATTERN.fullmatch(name)
     if match is None:
         return None
     return ImageName(name, match["site"], match["hash"], int(match["frame"]))
@@ -84,8 +89,15 @@ def list_image_files(root: Path) -> tuple[dict[str, Path], dict[str, str]]:
 
 
 def inspect_png(path: Path) -> ImageFacts:
-    """Decode the whole PNG (refusing non-PNGs, truncation and decompression bombs)."""
-    data = path.read_bytes()
+    """Decode the whole PNG (refusing non-PNGs, truncation, decompression bombs and modes
+    `to_grey8` cannot convert)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ImageProblem(
+            f"cannot be read ({type(exc).__name__}: {reason})", "image_unreadable"
+        ) from None
     if not data.startswith(PNG_SIGNATURE):
         raise ImageProblem("is not a PNG file (bad signature)")
     try:
@@ -110,4 +122,82 @@ def inspect_png(path: Path) -> ImageFacts:
         Image.DecompressionBombWarning,
     ) as exc:
         raise ImageProblem(f"does not decode fully as PNG ({exc})") from None
+    if mode not in GREY_CONVERSIONS:
+        raise _mode_problem(mode)
     return ImageFacts(width, height, mode, hashlib.sha256(data).hexdigest())
+
+
+# ITU-R 601-2 luma in Pillow's own fixed point, so an RGB frame comes out exactly as Pillow's
+# convert("L") gives it: L = (19595 R + 38470 G + 7471 B + 2**15) >> 16.
+LUMA_WEIGHTS = np.array([19595, 38470, 7471], dtype=np.uint32)
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return ((rgb.astype(np.uint32) @ LUMA_WEIGHTS + 0x8000) >> 16).astype(np.uint8)
+
+
+def _over_black(grey: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Grey composited over black: round(grey * alpha / 255), exact (255 is odd: no ties).
+
+    Over black, so that nothing an image hides under transparency shows in a release.
+    """
+    return ((grey.astype(np.uint32) * alpha + 127) // 255).astype(np.uint8)
+
+
+def _stretch(values: np.ndarray) -> np.ndarray:
+    """The image's own min..max mapped to 0..255, rounded half up in integers; flat -> 0."""
+    wide = values.astype(np.int64)
+    low, span = wide.min(), wide.max() - wide.min()
+    if span == 0:
+        return np.zeros(wide.shape, np.uint8)
+    return (((wide - low) * 510 + span) // (2 * span)).astype(np.uint8)
+
+
+def _palette_grey(image: Image.Image) -> np.ndarray:
+    colours = np.zeros((256, 3), np.uint8)
+    palette = np.asarray(image.getpalette("RGB") or [], np.uint8).reshape(-1, 3)[:256]
+    colours[: len(palette)] = palette
+    alpha = np.full(256, 255, np.uint8)
+    transparency = image.info.get("transparency")
+    if isinstance(transparency, bytes):  # tRNS: one alpha per palette entry
+        alpha[: len(transparency)] = np.frombuffer(transparency, np.uint8)[:256]
+    elif isinstance(transparency, int):
+        alpha[transparency] = 0
+    return _over_black(_luma(colours), alpha)[np.asarray(image)]
+
+
+def _with_alpha(grey_of, pixels: np.ndarray) -> np.ndarray:
+    return _over_black(grey_of(pixels[..., :-1]), pixels[..., -1])
+
+
+# Pixel mode -> the frame as 8-bit grey. These are all the modes Pillow opens a PNG as.
+# A colour-key transparency (tRNS on an L or RGB frame) is ignored.
+GREY_CONVERSIONS = {
+    "L": np.asarray,
+    "1": lambda image: np.asarray(image).astype(np.uint8) * np.uint8(255),
+    "LA": lambda image: _with_alpha(lambda g: g[..., 0], np.asarray(image)),
+    "P": _palette_grey,
+    "RGB": lambda image: _luma(np.asarray(image)),
+    "RGBA": lambda image: _with_alpha(_luma, np.asarray(image)),
+    "I;16": lambda image: _stretch(np.asarray(image)),
+    "I;16B": lambda image: _stretch(np.asarray(image)),
+    "I;16L": lambda image: _stretch(np.asarray(image)),
+    "I": lambda image: _stretch(np.asarray(image)),
+}
+
+
+def to_grey8(image: Image.Image) -> np.ndarray:
+    """The frame as a (height, width) uint8 grey array; every conversion to grey goes here.
+
+    8-bit grey is kept; colour is ITU-R 601-2 luma; alpha (and palette transparency) is
+    composited over black; 16- and 32-bit grey is stretched from its own min..max to 0..255.
+    """
+    convert = GREY_CONVERSIONS.get(image.mode)
+    if convert is None:
+        raise _mode_problem(image.mode)
+    return np.ascontiguousarray(convert(image), dtype=np.uint8)
+
+
+def _mode_problem(mode: str) -> ImageProblem:
+    supported = ", ".join(GREY_CONVERSIONS)
+    return ImageProblem(f"has pixel mode {mode}, not one of {supported}", "png_mode")

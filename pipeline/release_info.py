@@ -11,7 +11,8 @@ from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGES_DIR
 from pipeline.errors import ReleaseError
 from pipeline.licence import DatasetMetadata
 
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Use with fullmatch: ASCII digits only, nothing after the day (not even a newline).
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 NNUNET_DATASET_ID = 501
 NNUNET_DATASET_NAME = f"Dataset{NNUNET_DATASET_ID:03d}_UnityLVMultiX"
 
@@ -34,7 +35,7 @@ class ReleaseInfo:
 def check_date(date: str) -> str:
     """An ISO day YYYY-MM-DD, or ReleaseError."""
     try:
-        if ISO_DATE.match(date):
+        if ISO_DATE.fullmatch(date):
             dt.date.fromisoformat(date)
             return date
     except ValueError:

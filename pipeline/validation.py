@@ -13,7 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGES_DIR, USER_ID_LENGTH
+from pipeline.constants import (
+    ANNOTATIONS_FILE,
+    CONSENSUS_FILE,
+    IMAGES_DIR,
+    MAX_MESSAGE_CHARS,
+    USER_ID_LENGTH,
+    USER_ID_PATTERN,
+)
 from pipeline.curve_checks import (
     CurveProblem,
     check_inside_image,
@@ -29,7 +36,13 @@ from pipeline.image_files import (
     parse_image_name,
     unsafe_name_reason,
 )
-from pipeline.source import RawSource, annotation_shape_problem, is_json_object, read_source
+from pipeline.source import (
+    RawSource,
+    annotation_shape_problem,
+    describe_value,
+    is_json_object,
+    read_source,
+)
 
 
 @dataclass(frozen=True)
@@ -97,16 +110,37 @@ class _Ledger:
     curves_rejected: int = 0
 
     def reject_image(self, source: str, record: str, check: str, msg: str, n_curves: int) -> None:
-        self.rejects.append(Reject(source, record, check, "error", msg))
+        self.rejects.append(Reject(source, record, check, "error", capped(msg)))
         self.images_rejected += 1
         self.curves_rejected += n_curves
 
     def reject_curve(self, record: str, check: str, msg: str) -> None:
-        self.rejects.append(Reject(ANNOTATIONS_FILE, record, check, "error", msg))
+        self.rejects.append(Reject(ANNOTATIONS_FILE, record, check, "error", capped(msg)))
         self.curves_rejected += 1
 
     def warn(self, source: str, record: str, check: str, msg: str) -> None:
-        self.rejects.append(Reject(source, record, check, "warning", msg))
+        self.rejects.append(Reject(source, record, check, "warning", capped(msg)))
+
+
+class _Rejected(Exception):
+    """A record fails a check: where it failed, which check, why."""
+
+    def __init__(self, source: str, check: str, message: str):
+        self.source, self.check, self.message = source, check, message
+        super().__init__(message)
+
+
+def capped(message: str) -> str:
+    """A reject message cut to MAX_MESSAGE_CHARS."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return message[: MAX_MESSAGE_CHARS - 3] + "..."
+
+
+def unexpected_message(exc: Exception, source: str, record: str) -> str:
+    """What an unexpected error while checking one record was, short."""
+    detail = str(exc)[:120]
+    return f"unexpected {type(exc).__name__} while checking {source} record {record[:80]}: {detail}"
 
 
 def validate_source(path: Path) -> ValidatedSource:
@@ -146,17 +180,21 @@ def _annotated_images(
         n_curves = len(value) if is_json_object(value) else 0
         ledger.images_total += 1
         ledger.curves_total += n_curves
-        problem = _image_record_problem(key, value, files, refused, seen)
-        seen.add(key)
-        if problem:
-            ledger.reject_image(ANNOTATIONS_FILE, key, *problem, n_curves)
-            continue
-        name = parse_image_name(key)
         try:
-            facts = inspect_png(files[key])
-        except ImageProblem as exc:
-            ledger.reject_image(f"{IMAGES_DIR}/{key}", key, "png_invalid", f"{key} {exc}", n_curves)
+            facts = _image_facts(key, value, files, refused, seen)
+        except _Rejected as rejected:
+            ledger.reject_image(rejected.source, key, rejected.check, rejected.message, n_curves)
             continue
+        except Exception as exc:
+            # The one place broad catches belong (here, per curve and per consensus curve):
+            # a fault nobody foresaw in one hostile record quarantines that record instead of
+            # stopping the whole release.
+            message = unexpected_message(exc, ANNOTATIONS_FILE, key)
+            ledger.reject_image(ANNOTATIONS_FILE, key, "unexpected_error", message, n_curves)
+            continue
+        finally:
+            seen.add(key)
+        name = parse_image_name(key)
         candidate = _Candidate(name, facts, order)
         candidate.curves = _image_curves(key, name.image_id, value, facts, ledger)
         if not candidate.curves:
@@ -172,12 +210,25 @@ def _annotated_images(
     return candidates
 
 
+def _image_facts(
+    key: str, value: object, files: dict[str, Path], refused: dict[str, str], seen: set[str]
+) -> ImageFacts:
+    """The decoded frame of an annotated image, or _Rejected."""
+    problem = _image_record_problem(key, value, files, refused, seen)
+    if problem:
+        raise _Rejected(ANNOTATIONS_FILE, *problem)
+    try:
+        return inspect_png(files[key])
+    except ImageProblem as exc:
+        raise _Rejected(f"{IMAGES_DIR}/{key}", exc.check, f"{key} {exc}") from None
+
+
 def _image_record_problem(
     key: str, value: object, files: dict[str, Path], refused: dict[str, str], seen: set[str]
 ) -> tuple[str, str] | None:
     reason = unsafe_name_reason(key)
     if reason:
-        return "unsafe_image_name", f"image name {key!r} {reason}"
+        return "unsafe_image_name", f"image name {describe_value(key)} {reason}"
     if key in seen:
         return "duplicate_image", "image named again in the file; the first occurrence is kept"
     if parse_image_name(key) is None:
@@ -197,33 +248,40 @@ def _image_curves(
     curves, users = [], set()
     for user_id, curve_value in value:
         record = f"{key} / {user_id}"
-        if user_id in users:
-            ledger.reject_curve(record, "duplicate_expert", "expert appears twice on this image")
-            continue
-        users.add(user_id)
         try:
+            if user_id in users:
+                raise CurveProblem("duplicate_expert", "expert appears twice on this image")
+            users.add(user_id)
             xy = parse_curve(curve_value)
             check_inside_image(xy, facts.width, facts.height)
+            _curve_warnings(record, user_id, xy, ledger)
         except CurveProblem as exc:
             ledger.reject_curve(record, exc.check, str(exc))
             continue
-        reason = self_intersection_reason(xy)
-        if reason:
-            ledger.warn(
-                ANNOTATIONS_FILE,
-                record,
-                "self_intersecting",
-                f"cavity polygon is not simple ({reason}); kept with is_valid = false",
-            )
-        if len(user_id) != USER_ID_LENGTH:
-            ledger.warn(
-                ANNOTATIONS_FILE,
-                record,
-                "user_id_format",
-                f"userId has {len(user_id)} characters, expected {USER_ID_LENGTH}",
-            )
+        except Exception as exc:  # see _annotated_images: one bad curve, not the whole run
+            message = unexpected_message(exc, ANNOTATIONS_FILE, record)
+            ledger.reject_curve(record, "unexpected_error", message)
+            continue
         curves.append(AcceptedCurve(image_id, user_id, xy))
     return curves
+
+
+def _curve_warnings(record: str, user_id: str, xy: np.ndarray, ledger: _Ledger) -> None:
+    reason = self_intersection_reason(xy)
+    if reason:
+        ledger.warn(
+            ANNOTATIONS_FILE,
+            record,
+            "self_intersecting",
+            f"cavity polygon is not simple ({reason}); kept with is_valid = false",
+        )
+    if not USER_ID_PATTERN.fullmatch(user_id):
+        ledger.warn(
+            ANNOTATIONS_FILE,
+            record,
+            "user_id_format",
+            f"userId is not {USER_ID_LENGTH} ASCII letters and digits ({len(user_id)} characters)",
+        )
 
 
 def _unannotated_files(
@@ -299,6 +357,9 @@ def _consensus(
             consensus[accepted[key].name.image_id] = parse_curve(value)
         except CurveProblem as exc:
             ledger.warn(CONSENSUS_FILE, key, f"consensus_{exc.check}", f"{exc}; ignored")
+        except Exception as exc:  # see _annotated_images: one bad curve, not the whole run
+            message = unexpected_message(exc, CONSENSUS_FILE, key)
+            ledger.warn(CONSENSUS_FILE, key, "consensus_unexpected_error", f"{message}; ignored")
     return consensus
 
 

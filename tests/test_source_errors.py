@@ -1,6 +1,7 @@
 """Whole-source faults stop the run with one line naming the file and cause, no traceback."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -60,7 +61,43 @@ FAULTS = {
         lambda s: (s / CONSENSUS_FILE).write_text("{"),
         "UnityLV_multiX_consensus_curves.json: JSON does not parse at line 1",
     ),
+    "annotations_folder": (
+        lambda s: replace_with(s / ANNOTATIONS_FILE, Path.mkdir),
+        "UnityLV_multiX_annotations.json: is a folder, not a file",
+    ),
+    "annotations_fifo": (
+        lambda s: replace_with(s / ANNOTATIONS_FILE, os.mkfifo),
+        "UnityLV_multiX_annotations.json: is a FIFO, not a regular file",
+    ),
+    "consensus_folder": (
+        lambda s: replace_with(s / CONSENSUS_FILE, Path.mkdir),
+        "UnityLV_multiX_consensus_curves.json: is a folder, not a file",
+    ),
+    "consensus_fifo": (
+        lambda s: replace_with(s / CONSENSUS_FILE, os.mkfifo),
+        "UnityLV_multiX_consensus_curves.json: is a FIFO, not a regular file",
+    ),
+    "nested_too_deep": (
+        lambda s: (s / ANNOTATIONS_FILE).write_text("[" * 30_000 + "]" * 30_000),
+        "UnityLV_multiX_annotations.json: JSON nests more than 20000 levels deep",
+    ),
 }
+
+
+def replace_with(path: Path, make) -> None:
+    """Put something else (a folder, a FIFO) where a source file was."""
+    path.unlink()
+    make(path)
+
+
+@pytest.mark.parametrize("files", [(ANNOTATIONS_FILE,), (ANNOTATIONS_FILE, CONSENSUS_FILE)])
+def test_byte_order_mark_is_accepted(source_copy, files):
+    for name in files:
+        path = source_copy / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    result = validate_source(source_copy)
+    assert result.rejects == []
+    assert (len(result.images), len(result.consensus)) == (12, 12)
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))

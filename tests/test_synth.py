@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw
 
 from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGE_NAME_PATTERN, IMAGES_DIR
 from pipeline.errors import UnityLVError
-from pipeline.geometry import cavity_polygon, curve_array, is_traced_lateral_first, septal_first
+from pipeline.geometry import curve_array, is_traced_lateral_first, septal_first, traced_polygon
 from pipeline.published_consensus import published_mean, published_orientation_flip
 from pipeline.synth import SynthOptions, SynthSummary, synthesize
 from pipeline.synth.ids import study_ids
@@ -63,7 +63,7 @@ def test_layout_names_and_summary(runs):
     )
     pngs = sorted(p.name for p in (out / IMAGES_DIR).iterdir())
     assert len(pngs) == 2 * STUDIES
-    assert all(IMAGE_NAME_PATTERN.match(name) for name in pngs)
+    assert all(IMAGE_NAME_PATTERN.fullmatch(name) for name in pngs)
     annotations = _load(out, ANNOTATIONS_FILE)
     assert sorted(annotations) == pngs
     assert sorted(_load(out, CONSENSUS_FILE)) == pngs
@@ -122,8 +122,8 @@ def test_es_cavity_is_55_to_80_percent_of_ed_for_every_expert(runs):
     ratios = []
     for ed, es in _pairs(names):
         for uid, (xs, ys) in annotations[ed].items():
-            ed_area = cavity_polygon(septal_first(curve_array(xs, ys))).area
-            es_area = cavity_polygon(septal_first(curve_array(*annotations[es][uid]))).area
+            ed_area = traced_polygon(septal_first(curve_array(xs, ys))).area
+            es_area = traced_polygon(septal_first(curve_array(*annotations[es][uid]))).area
             ratios.append(es_area / ed_area)
     assert len(ratios) == STUDIES * 11
     assert min(ratios) >= 0.55 and max(ratios) <= 0.80
@@ -146,7 +146,7 @@ def test_every_curve_closes_to_a_simple_polygon_inside_the_frame(runs):
     for name, per_expert in _load(out, ANNOTATIONS_FILE).items():
         width, height = Image.open(out / IMAGES_DIR / name).size
         for curve in _curves(per_expert):
-            assert cavity_polygon(curve).is_valid
+            assert traced_polygon(curve).is_valid
             assert (
                 (curve >= 0).all() and (curve[:, 0] < width).all() and (curve[:, 1] < height).all()
             )
@@ -173,9 +173,9 @@ def test_experts_disagree_by_a_few_pixels(runs):
     out = runs["a"][0]
     consensus = _load(out, CONSENSUS_FILE)
     for name, per_expert in _load(out, ANNOTATIONS_FILE).items():
-        mean_area = cavity_polygon(curve_array(*consensus[name])).area
-        areas = np.array([cavity_polygon(septal_first(c)).area for c in _curves(per_expert)])
-        perimeter = cavity_polygon(curve_array(*consensus[name])).length
+        mean_area = traced_polygon(curve_array(*consensus[name])).area
+        areas = np.array([traced_polygon(septal_first(c)).area for c in _curves(per_expert)])
+        perimeter = traced_polygon(curve_array(*consensus[name])).length
         offsets = (areas - mean_area) / perimeter  # mean outward offset of each expert, px
         assert 1.0 < np.ptp(offsets) < 15.0
 
@@ -197,7 +197,7 @@ def test_frames_are_sector_scans_with_a_dark_cavity(runs):
         assert image.mode in ("RGB", "L") and image.size in sizes
         grey = np.asarray(image.convert("L"), dtype=np.float64)
         assert grey[-1, 0] == 0 and grey[image.height // 2, 0] == 0  # outside the fan
-        cavity = cavity_polygon(curve_array(xs, ys))
+        cavity = traced_polygon(curve_array(xs, ys))
         inside = _mask(image.size, cavity.buffer(-6))
         wall = _mask(image.size, cavity.buffer(14)) & ~_mask(image.size, cavity.buffer(2))
         assert grey[inside].mean() < 25 < 60 < grey[wall].mean()

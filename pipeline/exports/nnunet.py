@@ -3,8 +3,9 @@
 `write_nnunet` writes `data/nnunet/<NNUNET_DATASET_NAME>/`:
 
     dataset.json
-    imagesTr/<image_id>_0000.png    the frame as 8-bit grayscale (RGB frames converted with
-                                    Pillow's "L" luma, grayscale frames copied byte for byte)
+    imagesTr/<image_id>_0000.png    the frame as 8-bit grayscale (8-bit grayscale frames
+                                    copied byte for byte, others converted by
+                                    `pipeline.image_files.to_grey8`)
     labelsTr/<image_id>.png         the default consensus mask (arclength_mean): 0 background,
                                     1 left ventricle, uint8, the frame's size
     labelsTr_<expert_id>/<image_id>.png   the same for one expert (E01, E02, ...)
@@ -37,6 +38,7 @@ from pipeline.errors import ReleaseError
 from pipeline.exports.layout import IMAGES_DIR, NNUNET_DIR
 from pipeline.exports.nnunet_integrity import nnunet_integrity_problems
 from pipeline.exports.payload_tables import image_rows, sorted_rows
+from pipeline.image_files import to_grey8
 from pipeline.mask_files import EXPERT
 from pipeline.release_info import ReleaseInfo
 
@@ -90,7 +92,8 @@ def write_grayscale(source: Path, target: Path) -> None:
         if image.format == "PNG" and image.mode == "L":
             shutil.copyfile(source, target)
             return
-        image.convert("L").save(target, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+        grey = Image.fromarray(to_grey8(image), "L")
+    grey.save(target, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
 
 
 def _label_folders(tables: dict[str, pa.Table]) -> dict[str, LabelFolder]:

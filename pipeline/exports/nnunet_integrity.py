@@ -181,7 +181,7 @@ def _cases(dataset_dir: Path, dataset: dict) -> tuple[dict[str, Case], list[str]
     identifiers = sorted({n[: -(len(ending) + 1 + CHANNEL_DIGITS)] for n in names})
     cases, problems = {}, []
     for case_id in identifiers:
-        pattern = re.compile(re.escape(case_id) + r"_\d{4}" + re.escape(ending))
+        pattern = re.compile(re.escape(case_id) + r"_[0-9]{4}" + re.escape(ending))
         images = [dataset_dir / "imagesTr" / n for n in names if pattern.fullmatch(n)]
         label = dataset_dir / "labelsTr" / f"{case_id}{ending}"
         if not label.is_file():

@@ -59,7 +59,7 @@ def _is_replaceable(folder: Path, overwrite: bool) -> bool:
         return False
     images = folder / IMAGES_DIR
     return not images.exists() or all(
-        p.is_file() and IMAGE_NAME_PATTERN.match(p.name) for p in images.iterdir()
+        p.is_file() and IMAGE_NAME_PATTERN.fullmatch(p.name) for p in images.iterdir()
     )
 
 
