@@ -22,7 +22,7 @@ from pipeline.consensus import (
     staple,
     staple_simpleitk,
 )
-from pipeline.geometry import cavity_polygon
+from pipeline.geometry import traced_polygon
 from pipeline.masks import mask_png_bytes, rasterise
 from pipeline.measurements import disc_volume
 from pipeline.metrics import boundary_distances, dice_many, iou_many
@@ -104,7 +104,7 @@ def main() -> None:
             dice_many(stack, reference), iou_many(stack, reference)
     with timings.step("boundary_distances (expert vs mean)", n_curves):
         for curves, mean in zip(images, means, strict=True):
-            reference = cavity_polygon(mean)
+            reference = traced_polygon(mean)
             for curve in curves:
                 boundary_distances(curve, reference)
     with timings.step("disc_volume", n_curves):

@@ -14,7 +14,7 @@ from pipeline.consensus_stage import (
     PUBLISHED,
     ImageConsensus,
 )
-from pipeline.geometry import cavity_polygon
+from pipeline.geometry import cavity
 from pipeline.parquet_io import conform, table_from_rows
 
 
@@ -32,7 +32,7 @@ def consensus_table(results: list[ImageConsensus]) -> pa.Table:
     for r in results:
         n = len(r.image.curves)
         for method, left_out, curve in _curves(r):
-            polygon = cavity_polygon(curve)
+            polygon = cavity(curve)
             deviation = r.published_file_deviation_px if method == PUBLISHED else None
             rows.append(
                 _row(
@@ -41,7 +41,7 @@ def consensus_table(results: list[ImageConsensus]) -> pa.Table:
             )
         for method in MASK_METHODS:
             if method in r.outlines:
-                rows.append(_row(r, method, None, n, None, shapely.Polygon(r.outlines[method])))
+                rows.append(_row(r, method, None, n, None, cavity(r.outlines[method])))
     return table_from_rows(rows, schemas.CONSENSUS)
 
 

@@ -4,9 +4,10 @@ Pixel convention (the only one in this project): a pixel belongs to the mask whe
 lies inside the polygon. Coordinates have their origin at the top-left corner of the image, so
 pixel column c, row r has its centre at (c + 0.5, r + 0.5). This is COCO's convention; it makes
 the mask's pixel count an unbiased estimate of the polygon's area. Self-overlapping polygons are
-filled with the even-odd rule. A centre lying exactly on a polygon edge counts as inside on the
-left and top edges and outside on the right and bottom ones (half-open scanlines), so polygons
-that tile the plane give masks that tile the grid.
+filled with the even-odd rule, the region `pipeline.geometry.cavity` gives as a geometry (so
+measured areas match mask pixel counts). A centre lying exactly on a polygon edge counts as
+inside on the left and top edges and outside on the right and bottom ones (half-open
+scanlines), so polygons that tile the plane give masks that tile the grid.
 
 Masks are (H, W) uint8 arrays holding 0 and 1; a nonzero value means "inside".
 """

@@ -7,19 +7,15 @@ import math
 import shapely
 
 from pipeline.consensus_stage import CURVE_METHODS, DEFAULT_METHOD, MASK_METHODS, ImageConsensus
-from pipeline.geometry import cavity_polygon
+from pipeline.geometry import cavity
 from pipeline.mask_files import CONSENSUS_RATER, EXPERT
-from pipeline.measurements import disc_volume, ejection_fraction, long_axis
+from pipeline.measurements import ejection_fraction, measure_curve
 
 EF_OUTLIER_POINTS = 15.0
 
 
 def _curve_row(curve) -> dict:
-    return {
-        "area_px": float(shapely.area(cavity_polygon(curve))),
-        "long_axis_px": long_axis(curve)[2],
-        "volume_px3": disc_volume(curve),
-    }
+    return measure_curve(curve)._asdict()
 
 
 def image_measurements(result: ImageConsensus) -> list[dict]:
@@ -39,7 +35,7 @@ def image_measurements(result: ImageConsensus) -> list[dict]:
     rows += [
         base
         | {"rater": CONSENSUS_RATER, "method": m, "long_axis_px": None, "volume_px3": None}
-        | {"area_px": float(shapely.area(shapely.Polygon(result.outlines[m])))}
+        | {"area_px": float(shapely.area(cavity(result.outlines[m])))}
         for m in MASK_METHODS
         if m in result.outlines
     ]

@@ -14,7 +14,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from pipeline.consensus import resample_by_arclength
-from pipeline.geometry import cavity_polygon
+from pipeline.geometry import cavity
 
 # Boundary samples are at most this far apart along the boundary (pixels). The Hausdorff
 # distance also uses every vertex, so it is exact for translated shapes; elsewhere sampling
@@ -81,8 +81,8 @@ class BoundaryDistances(NamedTuple):
 
 
 def _as_polygonal(shape: shapely.Geometry | np.ndarray) -> shapely.Geometry:
-    """A polygonal geometry from a shapely geometry or an (N, 2) open curve (closed here)."""
-    geometry = shape if isinstance(shape, shapely.Geometry) else cavity_polygon(np.asarray(shape))
+    """A polygonal geometry from a shapely geometry or an (N, 2) open curve (its cavity)."""
+    geometry = shape if isinstance(shape, shapely.Geometry) else cavity(shape)
     if geometry.geom_type not in ("Polygon", "MultiPolygon"):
         raise ValueError(f"contour must be polygonal, got a {geometry.geom_type}")
     if geometry.is_empty:

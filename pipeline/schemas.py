@@ -112,10 +112,25 @@ CONTOURS = TableSpec(
         EXPERT_ID,
         _c("n_points", I32, "points in the source curve"),
         _c("reversed", B, "traced from the lateral hinge first (image right), not the septal"),
-        _c("area_px", F64, "area of the cavity polygon (curve closed along the mitral plane), px²"),
-        _c("perimeter_px", F64, "perimeter of the cavity polygon, mitral plane included, px"),
-        _c("is_valid", B, "the cavity polygon is simple (no self-intersection)"),
-        _c("geometry", pa.binary(), "cavity polygon as WKB (pixel space, no CRS)"),
+        _c(
+            "area_px",
+            F64,
+            "area of the cavity: the curve closed along the mitral plane, filled by the "
+            "even-odd rule as the masks are (every lobe of a self-crossing curve counts), px²",
+        ),
+        _c("perimeter_px", F64, "boundary length of the cavity, mitral plane included, px"),
+        _c(
+            "is_valid",
+            B,
+            "the curve closed along the mitral plane is a simple polygon; when false, "
+            "geometry holds its even-odd cavity",
+        ),
+        _c(
+            "geometry",
+            pa.binary(),
+            "the cavity as WKB (pixel space, no CRS): the traced polygon, or for a "
+            "self-crossing curve its even-odd region (a valid Polygon or MultiPolygon)",
+        ),
     ),
     ("image_id", "expert_id"),
     geometry_column="geometry",
@@ -159,7 +174,7 @@ CONSENSUS = TableSpec(
         LEFT_OUT,
         _c("n_experts", I32, "expert curves combined"),
         _c("n_points", I32, "points of the consensus curve; null for mask methods", OPT),
-        _c("area_px", F64, "area of the consensus polygon, px²"),
+        _c("area_px", F64, "area of the consensus cavity (even-odd rule, as in the masks), px²"),
         _c(
             "published_file_max_deviation_px",
             F64,
@@ -254,7 +269,7 @@ MEASUREMENTS = TableSpec(
         _c("phase", S, "ED or ES"),
         _c("rater", S, "expert_id, or consensus"),
         _c("method", S, "expert, or the consensus method"),
-        _c("area_px", F64, "cavity area, px²"),
+        _c("area_px", F64, "cavity area (even-odd rule, as in the masks), px²"),
         _c("long_axis_px", F64, "mitral annulus midpoint to apex, px; null for mask methods", OPT),
         _c(
             "volume_px3",

@@ -7,7 +7,7 @@ import pyarrow as pa
 import shapely
 
 from pipeline import schemas
-from pipeline.geometry import is_traced_lateral_first
+from pipeline.geometry import cavity, is_traced_lateral_first, traced_polygon
 from pipeline.parquet_io import conform, table_from_rows
 from pipeline.validation import AcceptedCurve, ValidatedSource
 
@@ -80,18 +80,28 @@ def points_table(source: ValidatedSource) -> pa.Table:
 
 
 def contours_table(source: ValidatedSource) -> pa.Table:
-    """One row per accepted expert curve with its cavity polygon and its measures."""
+    """One row per accepted expert curve with its cavity and its measures.
+
+    is_valid says whether the curve as traced closes to a simple polygon; geometry, area_px and
+    perimeter_px are its cavity's (`pipeline.geometry.cavity`), the region its mask holds. For
+    a simple curve that is the traced polygon itself; for one that crosses itself it is the
+    even-odd region, a valid Polygon or MultiPolygon, so ST_Area(geometry) = area_px throughout.
+    """
     ids = expert_ids(source.curves)
-    polygons = np.array([shapely.Polygon(c.xy) for c in source.curves], dtype=object)
+    traced = np.array([traced_polygon(c.xy) for c in source.curves], dtype=object)
+    is_valid = shapely.is_valid(traced)
+    cavities = traced.copy()
+    for i in np.flatnonzero(~is_valid):
+        cavities[i] = cavity(source.curves[i].xy)
     columns = {
         "image_id": [c.image_id for c in source.curves],
         "expert_id": [ids[c.user_id] for c in source.curves],
         "n_points": [len(c.xy) for c in source.curves],
         "reversed": [is_traced_lateral_first(c.xy) for c in source.curves],
-        "area_px": shapely.area(polygons),
-        "perimeter_px": shapely.length(polygons),
-        "is_valid": shapely.is_valid(polygons),
-        "geometry": shapely.to_wkb(polygons, byte_order=1, output_dimension=2),
+        "area_px": shapely.area(cavities),
+        "perimeter_px": shapely.length(cavities),
+        "is_valid": is_valid,
+        "geometry": shapely.to_wkb(cavities, byte_order=1, output_dimension=2),
     }
     columns = {k: np.asarray(v) if k != "geometry" else list(v) for k, v in columns.items()}
     return conform(pa.table(columns, schema=None), schemas.CONTOURS)
