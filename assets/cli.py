@@ -5,13 +5,17 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.errors import UnityLVError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-out = Console()
-err = Console(stderr=True)
+# Text from data (names, ids, paths, SQL results) is escaped or printed as Text: no markup,
+# and no emoji codes, so `[/x]` or `:x:` in a user id prints as written.
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 SourceOpt = Annotated[Path, typer.Option("--source", help="Source folder (published layout).")]
 ReleasesOpt = Annotated[Path, typer.Option("--releases", help="Releases root folder.")]
@@ -61,8 +65,8 @@ def validate(source: SourceOpt = DEFAULT_SOURCE, work: WorkOpt = DEFAULT_WORK) -
     result = run_job("validate", source, DEFAULT_RELEASES, work)
     validated = result.output_for_node("validated_source")
     _print_rejects(validated.rejects)
-    err.print(validated.image_counts.line("images"))
-    err.print(validated.curve_counts.line("curves"))
+    err.print(validated.image_counts.line("images"), markup=False)
+    err.print(validated.curve_counts.line("curves"), markup=False)
     print(work)
 
 
@@ -86,23 +90,25 @@ def release(
 ) -> None:
     """Derive everything and cut the immutable release <releases>/unitylv-multix/<version>/."""
     from assets.runner import run_job
-    from pipeline.release import archive_path, check_version
+    from pipeline.release import archive_path, check_new_version, check_version
     from pipeline.release_info import check_date
 
     check_version(version)
+    check_new_version(releases, version)  # again under the release lock; here to fail fast
     if date:
         check_date(date)
     result = run_job("release", source, releases, work, version=version, date=date)
     _print_counts(result)
     metadata = result.asset_materializations_for_node("release_bag")[0].metadata
     digest = f"{archive_path(releases, version).name} sha256 {metadata['archive_sha256'].value}"
+    notes = metadata["notes"].value
     if metadata["created"].value:
-        err.print(f"released {version}; {digest}", soft_wrap=True)
+        done = f"released {version}" + (f" ({notes})" if notes else "")
+    elif notes:
+        done = f"{version} already exists with identical content; repaired: {notes}"
     else:
-        err.print(
-            f"{version} already exists with identical content, nothing written; {digest}",
-            soft_wrap=True,
-        )
+        done = f"{version} already exists with identical content, nothing written"
+    err.print(f"{done}; {digest}", soft_wrap=True, markup=False, highlight=False)
     print(result.output_for_node("release_bag"))
 
 
@@ -115,7 +121,7 @@ def verify(
 
     problems = verify_release(path)
     for problem in problems:
-        err.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
+        err.print(f"[red]✗[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if problems:
         raise UnityLVError(
             f"{len(problems)} problem(s): the release does not verify", file=str(path)
@@ -161,7 +167,7 @@ def demo(
     from pipeline.constants import ANNOTATIONS_FILE
 
     if not (source / ANNOTATIONS_FILE).exists():
-        err.print(f"no dataset in {source}: generating the sample data there")
+        err.print(f"no dataset in {source}: generating the sample data there", markup=False)
         synth(out_dir=source, studies=100, experts=11, seed=0, overwrite=False)
     release(version=version, source=source, releases=releases, work=work)
     from pipeline.release import release_path
@@ -169,9 +175,10 @@ def demo(
     path = release_path(releases, version)
     con = open_catalog(path / "data")
     for query in EXAMPLE_QUERIES:
-        out.print(f'\n[bold]unitylv sql --release {path} "{query}"')
+        command = escape(f'unitylv sql --release {path} "{query}"')
+        out.print(f"\n[bold]{command}[/]")
         _print_relation(run_read_only(con, query), 10)
-    out.print(f"\nRelease {version} of {source}:")
+    out.print(f"\nRelease {version} of {source}:", markup=False)
     print(path)
 
 
@@ -180,11 +187,16 @@ def _data_dir(path: Path) -> Path:
 
 
 def _print_relation(relation, limit: int) -> None:
+    from pipeline.catalog import fetch
+
     if relation is None:
         return
-    table = Table(*relation.columns, show_edge=False)
-    for row in relation.limit(limit).fetchall():
-        table.add_row(*("" if v is None else str(v) for v in row))
+    rows = fetch(relation, limit)
+    table = Table(show_edge=False)
+    for column in relation.columns:
+        table.add_column(Text(column))
+    for row in rows:
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
     out.print(table)
 
 
@@ -193,7 +205,7 @@ def _print_counts(result) -> None:
     from pipeline.schemas import TABLES
 
     for warning in check_warnings(result):
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     table = Table("table", "rows", show_edge=False)
     for name in sorted(TABLES):
         if name in {n.name for n in result.job_def.nodes}:
@@ -207,7 +219,9 @@ def _print_rejects(rejects) -> None:
         return
     table = Table("severity", "check", "file", "record", "message", show_edge=False)
     for r in rejects[:50]:
-        table.add_row(r.severity, r.check, r.source_file, r.record, r.message)
+        table.add_row(
+            *(Text(str(v)) for v in (r.severity, r.check, r.source_file, r.record, r.message))
+        )
     err.print(table)
     if len(rejects) > 50:
         err.print(f"... and {len(rejects) - 50} more (see the rejects table)")
@@ -218,7 +232,7 @@ def main() -> None:
     try:
         app()
     except UnityLVError as exc:
-        err.print(f"[red]error:[/] {exc.one_line()}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
 
 

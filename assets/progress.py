@@ -5,6 +5,7 @@ import time
 
 import dagster as dg
 from rich.console import Console
+from rich.markup import escape
 
 STEP_EVENTS = {"STEP_START", "STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"}
 
@@ -18,7 +19,12 @@ class _StepProgressHandler(logging.Handler):
         self.started: dict[str, float] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        event = getattr(record, "dagster_meta", {}).get("dagster_event")
+        meta = getattr(record, "dagster_meta", {})
+        event = meta.get("dagster_event")
+        if event is None and record.levelno >= logging.WARNING:  # e.g. waiting for a lock
+            message = str(meta.get("orig_message") or record.getMessage())
+            self.console.print(f"  {escape(message)}", highlight=False, soft_wrap=True)
+            return
         if event is None or event.event_type_value not in STEP_EVENTS:
             return
         step, kind = event.step_key, event.event_type_value
@@ -27,7 +33,8 @@ class _StepProgressHandler(logging.Handler):
             return
         seconds = time.perf_counter() - self.started.pop(step, time.perf_counter())
         mark = {"STEP_SUCCESS": "[green]✓", "STEP_FAILURE": "[red]✗", "STEP_SKIPPED": "[yellow]-"}
-        self.console.print(f"  {mark[kind]}[/] {step} [dim]{seconds:.1f}s[/]", highlight=False)
+        line = f"  {mark[kind]}[/] {escape(step)} [dim]{seconds:.1f}s[/]"
+        self.console.print(line, highlight=False)
 
 
 @dg.logger(
@@ -38,6 +45,6 @@ def step_progress(init_context: dg.InitLoggerContext) -> logging.Logger:
     logger = logging.getLogger("unitylv.progress")
     logger.setLevel(logging.DEBUG)
     show = init_context.logger_config["show"]
-    logger.handlers = [_StepProgressHandler(Console(stderr=True))] if show else []
+    logger.handlers = [_StepProgressHandler(Console(stderr=True, emoji=False))] if show else []
     logger.propagate = False
     return logger
