@@ -36,7 +36,8 @@ dev: setup
 bench: setup
 	$(BIN)/python bench/bench_release.py
 
-clean:
+clean:  # published releases are read-only on disk: give the write bits back first
+	chmod -R u+w data/releases 2>/dev/null || true
 	rm -rf data/work data/releases data/dagster
 
 docs: setup

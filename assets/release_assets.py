@@ -55,6 +55,7 @@ def release_bag(
             "version": info.version,
             "date": info.date,
             "archive_sha256": outcome.archive_sha256,
+            "notes": "; ".join(outcome.notes),
         }
     )
     return str(outcome.path)

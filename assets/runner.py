@@ -48,7 +48,10 @@ def first_failure(result: dg.ExecuteInProcessResult) -> str | None:
         error = data.error
         while error.cause is not None:  # the user code's own exception, not Dagster's wrapper
             error = error.cause
-        return f"step {event.step_key} failed: {error.cls_name}: {error.message.strip()}"
+        message = error.message.strip()
+        if error.cls_name in _user_error_names():  # already one line naming file and record
+            return message.removeprefix(f"{error.cls_name}: ")
+        return f"step {event.step_key} failed: {error.cls_name}: {message}"
     return None if result.success else "the run did not succeed"
 
 
@@ -59,6 +62,15 @@ def check_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
         for e in result.get_asset_check_evaluations()
         if not e.passed and not e.blocking
     ]
+
+
+def _user_error_names() -> set[str]:
+    found, todo = set(), [UnityLVError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo += cls.__subclasses__()
+    return found
 
 
 def _has_dagster_home() -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 import bagit
 
 from pipeline.checksums import sha256_file
+from pipeline.errors import writing
 from pipeline.release_info import ReleaseInfo
 
 ARCHIVE_MODE_FILE = 0o644
@@ -37,7 +38,8 @@ def bag_info(info: ReleaseInfo, name: str) -> dict[str, str]:
 
 def make_bag(folder: Path, fields: dict[str, str]) -> None:
     """Turn `folder` into a bag in place: its contents move under data/, sha256 manifests."""
-    bagit.make_bag(str(folder), bag_info=dict(fields), checksums=["sha256"])
+    with writing(folder):
+        bagit.make_bag(str(folder), bag_info=dict(fields), checksums=["sha256"])
     # bagit lists tag files in directory order, which varies between file systems; sort them
     # so that the same release is the same bytes everywhere.
     tagmanifest = folder / TAGMANIFEST
@@ -52,6 +54,7 @@ def write_archive(folder: Path, archive: Path, top_name: str, mtime: int) -> str
     the gzip header carries no file name and the same time.
     """
     with (
+        writing(archive),
         archive.open("wb") as raw,
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=mtime, compresslevel=6) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,

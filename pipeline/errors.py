@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 
 class UnityLVError(Exception):
     """A problem the user can fix; the CLI prints it as one line and exits non-zero."""
@@ -28,3 +32,17 @@ class LicenceError(UnityLVError):
 
 class ReleaseError(UnityLVError):
     """A release cannot be cut, verified or compared."""
+
+
+class WriteError(UnityLVError):
+    """A file could not be written (disk full, read-only folder, ...): names the file."""
+
+
+@contextmanager
+def writing(path: Path | str) -> Iterator[None]:
+    """Turn an OSError while writing `path` (ENOSPC, EROFS, EACCES...) into a WriteError."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc).strip() or type(exc).__name__
+        raise WriteError(f"cannot write: {reason}", file=str(path)) from None

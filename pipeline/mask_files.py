@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.consensus_stage import CURVE_METHODS, MASK_METHODS, ImageConsensus
+from pipeline.errors import writing
 from pipeline.masks import mask_png_bytes, rasterise
 from pipeline.parallel import map_images
 
@@ -47,8 +48,9 @@ def write_image_masks(result: ImageConsensus, data_dir: Path) -> list[dict]:
         png = mask_png_bytes(result.crop.paste(crop_mask, image.width, image.height))
         relative = mask_path(folder, image.image_id)
         target = data_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(png)
+        with writing(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(png)
         rows.append(
             {
                 "image_id": image.image_id,

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
+from pipeline.errors import writing
 from pipeline.schemas import TableSpec
 
 GEOPARQUET_VERSION = "1.1.0"
@@ -58,10 +59,11 @@ def write_table(table: pa.Table, spec: TableSpec, path: Path, stamp: dict[str, s
     if spec.geometry_column:
         metadata["geo"] = json.dumps(geo_metadata(table, spec.geometry_column), sort_keys=True)
     table = table.replace_schema_metadata({**(spec.schema.metadata or {}), **metadata})
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    pq.write_table(table, partial, compression="zstd", row_group_size=1_000_000)
-    os.replace(partial, path)
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, partial, compression="zstd", row_group_size=1_000_000)
+        os.replace(partial, path)
     return path
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import hashlib
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,7 +10,7 @@ import pyarrow as pa
 from pipeline.catalog import catalog_sql
 from pipeline.changelog import write_changelog
 from pipeline.constants import IMAGES_DIR as SOURCE_IMAGES_DIR
-from pipeline.errors import ReleaseError
+from pipeline.errors import ReleaseError, writing
 from pipeline.exports import layout
 from pipeline.exports.coco import write_coco
 from pipeline.exports.croissant import write_croissant
@@ -63,17 +63,41 @@ def write_catalog(data_dir: Path, table_names: list[str]) -> None:
 
 
 def copy_masks(masks: pa.Table, work_dir: Path, data_dir: Path) -> None:
-    """Copy every mask file named in the `masks` table from the work folder."""
-    for relative in masks["path"].to_pylist():
-        _copy(work_dir / relative, data_dir / relative)
+    """Copy every mask file named in the `masks` table from the work folder, hash-checked."""
+    for relative, sha256 in zip(
+        masks["path"].to_pylist(), masks["sha256"].to_pylist(), strict=True
+    ):
+        copy_checked(work_dir / relative, data_dir / relative, sha256, "written")
 
 
 def copy_images(images: pa.Table, source_root: Path, data_dir: Path) -> None:
-    """`images/<file name>`: the accepted source frames, byte for byte."""
-    for name in images["file_name"].to_pylist():
-        _copy(source_root / SOURCE_IMAGES_DIR / name, data_dir / layout.IMAGES_DIR / name)
+    """`images/<file name>`: exactly the bytes that were validated (sha256 checked on copy)."""
+    for name, sha256 in zip(
+        images["file_name"].to_pylist(), images["sha256"].to_pylist(), strict=True
+    ):
+        source = source_root / SOURCE_IMAGES_DIR / name
+        copy_checked(source, data_dir / layout.IMAGES_DIR / name, sha256, "validated")
 
 
-def _copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+def copy_checked(source: Path, target: Path, sha256: str, when: str) -> None:
+    """Copy `source` to `target` hashing the bytes as they go; refuse if they are not `sha256`.
+
+    One read: the bytes hashed are the bytes written, so a file swapped between the check and
+    the copy cannot slip in.
+    """
+    digest = hashlib.sha256()
+    try:
+        with source.open("rb") as reader:
+            data = reader.read()
+    except OSError as exc:
+        raise ReleaseError(f"cannot read: {exc.strerror or exc}", file=str(source)) from None
+    digest.update(data)
+    if digest.hexdigest() != sha256:
+        raise ReleaseError(
+            f"changed since it was {when} (sha256 {digest.hexdigest()[:16]}…, expected "
+            f"{sha256[:16]}…); nothing was released. Run the release again.",
+            file=str(source),
+        )
+    with writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)

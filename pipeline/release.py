@@ -3,49 +3,52 @@
 <releases root>/unitylv-multix/<version>/                   the bag (the release itself)
 <releases root>/unitylv-multix/unitylv-multix-<version>.tar.gz  (+ .sha256)
 
-A version exists exactly when its folder does. Everything is built in a hidden staging folder
-beside it; the archive is moved into place first and the folder renamed last, so a process
-killed at any moment leaves no folder that looks like a release (at worst a stale archive,
-which the next run replaces) and the next run succeeds.
+One cut at a time per releases root: a cut holds `unitylv-multix/.release.lock` from reading
+the existing versions (for the changelog and the version rule) to publishing, so two cuts
+never see a half-published state or publish over each other. A new version must be higher
+than every existing one, so the versions below a release, and so its changelog, never change:
+an identical re-cut is always a no-op. Everything is built in a staging folder owned by its
+run (a lock file inside it); see `pipeline.publish` for the order in which it is published.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import re
-import shutil
-import signal
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline.bag import bag_info, make_bag, write_archive
-from pipeline.checksums import sha256_file, tree_manifest
+from pipeline.bag import bag_info, make_bag
+from pipeline.checksums import tree_manifest
 from pipeline.constants import DATASET_SLUG
 from pipeline.errors import ReleaseError
+from pipeline.locks import exclusive_lock, is_held
+from pipeline.publish import (
+    ReleaseOutcome,
+    crash_point,
+    publish,
+    recheck_existing,
+    remove_tree,
+)
 from pipeline.release_info import ReleaseInfo
 
-SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+# ASCII digits only, the whole string (no trailing newline): `re.fullmatch` and [0-9].
+SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", re.ASCII)
+MAX_VERSION_CHARS = 40
 STAGING_PREFIX = ".staging-"
-# Fault injection for the crash tests: the process kills itself (SIGKILL) at this step.
-CRASH_ENV = "UNITYLV_CRASH_AT"
-STEPS = ("payload", "bag", "archive", "archive_in_place", "checksum_in_place", "renamed")
+STAGING_OWNER = "owner.lock"
+RELEASE_LOCK = ".release.lock"
 
-
-@dataclass(frozen=True)
-class ReleaseOutcome:
-    path: Path
-    created: bool  # False: the identical release already existed (a no-op)
-    archive_sha256: str
-    manifest: dict[str, str]  # relative path -> sha256 of every file of the bag
+__all__ = ["ReleaseOutcome", "cut_release"]
 
 
 def check_version(version: str) -> str:
-    """A semantic version X.Y.Z, or ReleaseError."""
-    if not SEMVER.match(version):
-        raise ReleaseError(f"version {version!r} is not a semantic version X.Y.Z")
+    """A semantic version X.Y.Z (ASCII digits, nothing before or after), or ReleaseError."""
+    if len(version) > MAX_VERSION_CHARS or not SEMVER.fullmatch(version):
+        raise ReleaseError(
+            f"version {version[:MAX_VERSION_CHARS]!r} is not a semantic version X.Y.Z"
+        )
     return version
 
 
@@ -64,11 +67,16 @@ def archive_path(releases_root: Path, version: str) -> Path:
 
 
 def existing_versions(releases_root: Path) -> list[str]:
-    """Released versions under the root, oldest first."""
+    """Released versions under the root (folders named X.Y.Z), oldest first."""
     folder = releases_root / DATASET_SLUG
     if not folder.is_dir():
         return []
-    return sorted((p.name for p in folder.iterdir() if SEMVER.match(p.name)), key=version_key)
+    names = [
+        p.name
+        for p in folder.iterdir()
+        if SEMVER.fullmatch(p.name) and p.is_dir() and not p.is_symlink()
+    ]
+    return sorted(names, key=version_key)
 
 
 def previous_version(releases_root: Path, version: str) -> str | None:
@@ -77,12 +85,19 @@ def previous_version(releases_root: Path, version: str) -> str | None:
     return older[-1] if older else None
 
 
-def manifest_difference(old: dict[str, str], new: dict[str, str]) -> list[str]:
-    """Paths that differ between two manifests, each with how."""
-    changed = [f"{p} (changed)" for p in sorted(old.keys() & new.keys()) if old[p] != new[p]]
-    missing = [f"{p} (only in the existing release)" for p in sorted(old.keys() - new.keys())]
-    extra = [f"{p} (only in the new build)" for p in sorted(new.keys() - old.keys())]
-    return changed + missing + extra
+def check_new_version(releases_root: Path, version: str) -> None:
+    """A version not yet released must be higher than every released one (ReleaseError)."""
+    versions = existing_versions(releases_root)
+    if version in versions or not versions:
+        return
+    newest = versions[-1]
+    if version_key(version) < version_key(newest):
+        raise ReleaseError(
+            f"version {version} is lower than the newest release {newest}: versions only go up "
+            f"(a release's changelog compares it with the version below it). "
+            f"Cut a version above {newest}.",
+            file=str(releases_root / DATASET_SLUG),
+        )
 
 
 def cut_release(
@@ -90,69 +105,45 @@ def cut_release(
 ) -> ReleaseOutcome:
     """Write the payload with `write_payload(folder)`, bag it, archive it, move it into place.
 
-    An existing version is never changed: an identical rebuild is a no-op, a different one is
-    refused naming what differs.
+    An existing version is never changed: an identical rebuild is a no-op (which still checks
+    the archive), a different one is refused naming what differs.
     """
     final = release_path(releases_root, info.version)
-    archive = archive_path(releases_root, info.version)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(final.parent)
-    staging = final.parent / f"{STAGING_PREFIX}{info.version}-{uuid.uuid4().hex}"
-    bag = staging / "bag"
-    try:
-        bag.mkdir(parents=True)
+    dataset_dir = final.parent
+    with exclusive_lock(dataset_dir / RELEASE_LOCK), _staging(dataset_dir, info.version) as staging:
+        check_new_version(releases_root, info.version)
+        bag = staging / "bag"
+        bag.mkdir()
         write_payload(bag)
-        _crash_point("payload")
+        crash_point("payload")
         make_bag(bag, bag_info(info, f"{DATASET_SLUG}-{info.version}"))
-        _crash_point("bag")
+        crash_point("bag")
         manifest = tree_manifest(bag)
+        archive = archive_path(releases_root, info.version)
         if final.exists():
-            return _compare_existing(final, archive, manifest, info.version)
-        return _publish(bag, staging, final, archive, info, manifest)
+            return recheck_existing(final, archive, bag, staging, manifest, info)
+        return publish(bag, staging, final, archive, info, manifest)
+
+
+@contextmanager
+def _staging(dataset_dir: Path, version: str) -> Iterator[Path]:
+    """A fresh staging folder owned by this process (its lock), removed when the cut ends."""
+    dataset_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(dataset_dir)
+    staging = dataset_dir / f"{STAGING_PREFIX}{version}-{uuid.uuid4().hex}"
+    staging.mkdir()
+    try:
+        with exclusive_lock(staging / STAGING_OWNER):
+            yield staging
     finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        remove_tree(staging)
 
 
-def _publish(bag, staging, final, archive, info, manifest) -> ReleaseOutcome:
-    mtime = int(dt.datetime.fromisoformat(info.date).replace(tzinfo=dt.UTC).timestamp())
-    staged_archive = staging / archive.name
-    digest = write_archive(bag, staged_archive, f"{DATASET_SLUG}-{info.version}", mtime)
-    staged_archive.with_name(archive.name + ".sha256").write_text(f"{digest}  {archive.name}\n")
-    _crash_point("archive")
-    os.replace(staged_archive, archive)
-    _crash_point("archive_in_place")
-    os.replace(
-        staged_archive.with_name(archive.name + ".sha256"),
-        archive.with_name(archive.name + ".sha256"),
-    )
-    _crash_point("checksum_in_place")
-    os.rename(bag, final)
-    _crash_point("renamed")
-    return ReleaseOutcome(final, True, digest, manifest)
-
-
-def _compare_existing(final: Path, archive: Path, manifest: dict[str, str], version: str):
-    existing = tree_manifest(final)
-    differences = manifest_difference(existing, manifest)
-    if differences:
-        shown = "; ".join(differences[:5])
-        more = f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
-        raise ReleaseError(
-            f"version {version} exists with different content and is immutable: {shown}{more}. "
-            "Cut a new version instead.",
-            file=str(final),
-        )
-    digest = sha256_file(archive) if archive.is_file() else ""
-    return ReleaseOutcome(final, False, digest, existing)
-
-
-def _remove_stale_staging(folder: Path) -> None:
-    """Staging folders left by an interrupted release (never a release: they are renamed last)."""
-    for stale in folder.glob(f"{STAGING_PREFIX}*"):
-        shutil.rmtree(stale, ignore_errors=True)
-
-
-def _crash_point(step: str) -> None:
-    if os.environ.get(CRASH_ENV) == step:
-        os.kill(os.getpid(), signal.SIGKILL)
+def remove_stale_staging(dataset_dir: Path) -> list[Path]:
+    """Remove staging folders whose owner is gone (its lock is free); keep live runs' ones."""
+    removed = []
+    for staging in sorted(dataset_dir.glob(f"{STAGING_PREFIX}*")):
+        if staging.is_dir() and not is_held(staging / STAGING_OWNER):
+            remove_tree(staging)
+            removed.append(staging)
+    return removed

@@ -23,7 +23,7 @@ def verify_bag(folder: Path) -> list[str]:
         # the tag manifest still says which file it is.
         damaged = _tag_files_not_matching(folder)
         if damaged:
-            return [f"{name}: changed (sha256 differs from the manifest)" for name in damaged]
+            return damaged
         raise ReleaseError(f"not a BagIt bag ({exc})", file=str(folder)) from None
     only_in_manifest, only_on_disk = bag.compare_manifests_with_fs()
     problems = [f"{p}: missing" for p in sorted(only_in_manifest)]
@@ -37,6 +37,7 @@ def verify_bag(folder: Path) -> list[str]:
             and not relative.startswith(TAGMANIFEST_PREFIX)
         ):
             problems.append(f"{relative}: extra file, not in the tag manifest")
+    problems += _unlisted_folders(folder, listed)
     missing = set(only_in_manifest)
     for relative, hashes in sorted(bag.entries.items()):
         target = folder / relative
@@ -53,8 +54,13 @@ def verify_archive(archive: Path) -> list[str]:
     """Problems of a release archive: its .sha256 sidecar, then the bag inside it."""
     problems = []
     sidecar = archive.with_name(archive.name + ".sha256")
-    if sidecar.is_file():
-        expected = sidecar.read_text(encoding="utf-8").split()[0]
+    if not sidecar.is_file():
+        problems.append(
+            f"{archive.name}: no {sidecar.name} beside it, so its bytes cannot be checked "
+            "(an interrupted release, or a copy without its checksum)"
+        )
+    else:
+        expected = (sidecar.read_text(encoding="utf-8", errors="replace").split() or [""])[0]
         if sha256_file(archive) != expected:
             problems.append(f"{archive.name}: changed (sha256 differs from {sidecar.name})")
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,14 +86,27 @@ def verify_release(path: Path) -> list[str]:
 
 
 def _tag_files_not_matching(folder: Path) -> list[str]:
-    """Tag files whose sha256 differs from tagmanifest-sha256.txt (empty if it is unreadable)."""
+    """Tag files missing or not matching tagmanifest-sha256.txt (empty if it is unreadable)."""
     manifest = folder / f"{TAGMANIFEST_PREFIX}sha256.txt"
     if not manifest.is_file():
         return []
     damaged = []
-    for line in manifest.read_text(encoding="utf-8").splitlines():
+    for line in manifest.read_text(encoding="utf-8", errors="replace").splitlines():
         digest, _, name = line.partition(" ")
-        target = folder / name.strip()
-        if not target.is_file() or sha256_file(target) != digest:
-            damaged.append(name.strip())
+        name = name.strip()
+        target = folder / name
+        if not target.is_file():
+            damaged.append(f"{name}: missing")
+        elif sha256_file(target) != digest:
+            damaged.append(f"{name}: changed (sha256 differs from the manifest)")
     return damaged
+
+
+def _unlisted_folders(folder: Path, listed: set[str]) -> list[str]:
+    """Folders of the bag that hold no listed file (an added empty folder, say)."""
+    needed = {p for entry in listed for p in Path(entry).parents if p != Path(".")}
+    return [
+        f"{path.relative_to(folder).as_posix()}/: extra folder, not in the manifest"
+        for path in sorted(p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink())
+        if path.relative_to(folder) not in needed
+    ]

@@ -12,7 +12,8 @@ import pytest
 from assets.runner import run_job
 from pipeline.checksums import tree_manifest
 from pipeline.errors import UnityLVError
-from pipeline.release import STEPS, archive_path, release_path
+from pipeline.publish import STEPS
+from pipeline.release import archive_path, release_path
 from pipeline.synth import SynthOptions, synthesize
 from pipeline.verify import verify_release
 from tests import corrupt
@@ -144,44 +145,51 @@ def test_cli_verify_names_missing_and_extra_files(first_release, tmp_path):
     assert "Traceback" not in run.stderr
 
 
-def test_killed_release_leaves_no_release_and_a_rerun_completes(
-    tiny_source, first_release, tmp_path
-):
-    releases, work = tmp_path / "releases", tmp_path / "work"
-    command = [
+def release_command(source: Path, releases: Path, work: Path, version: str = "1.0.0") -> list:
+    return [
         sys.executable,
         "-m",
         "assets.cli",
         "release",
         "--version",
-        "1.0.0",
+        version,
         "--source",
-        str(tiny_source),
+        str(source),
         "--releases",
         str(releases),
         "--work",
         str(work),
     ]
-    for step in STEPS:
-        env = {**os.environ, "UNITYLV_CRASH_AT": step}
-        env.pop("DAGSTER_HOME", None)
-        killed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
-        assert killed.returncode == -9, killed.stderr
-        folder = release_path(releases, "1.0.0")
-        if step == STEPS[-1]:  # killed after the rename: the release is whole
-            assert verify_release(folder) == []
-        else:
-            assert not folder.exists(), step
-    shutil.rmtree(release_path(releases, "1.0.0"))
-    rerun = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"},
-    )
+
+
+def run_cli(command: list, crash_at: str = "") -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "UNITYLV_CRASH_AT")}
+    if crash_at:
+        env["UNITYLV_CRASH_AT"] = crash_at
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_killed_release_leaves_no_release_and_a_rerun_completes(
+    tiny_source, first_release, tmp_path, step
+):
+    releases = tmp_path / "releases"
+    command = release_command(tiny_source, releases, tmp_path / "work")
+    killed = run_cli(command, crash_at=step)
+    assert killed.returncode == -9, killed.stderr
+    folder = release_path(releases, "1.0.0")
+    archive = archive_path(releases, "1.0.0")
+    published = STEPS.index(step) >= STEPS.index("renamed")
+    assert folder.exists() == published, step
+    if published:
+        assert verify_release(folder) == []
+    if archive.exists() and step != STEPS[-1]:  # no .sha256 yet: the archive is not accepted
+        assert any("no unitylv-multix-1.0.0.tar.gz.sha256" in p for p in verify_release(archive))
+    rerun = run_cli(command)
     assert rerun.returncode == 0, rerun.stderr
-    assert tree_manifest(release_path(releases, "1.0.0")) == tree_manifest(first_release)
+    assert tree_manifest(folder) == tree_manifest(first_release)
+    assert archive.read_bytes() == archive_path(first_release.parents[1], "1.0.0").read_bytes()
+    assert verify_release(archive) == []
     assert not list((releases / "unitylv-multix").glob(".staging-*"))
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from pipeline.checksums import sha256_file
 from pipeline.exports.layout import (
     CROISSANT_FILE,
     IMAGES_DIR,
@@ -20,7 +21,6 @@ from pipeline.exports.layout import (
     PNG_MEDIA_TYPE,
     table_path,
 )
-from pipeline.release import sha256_file
 from pipeline.release_info import ReleaseInfo
 from pipeline.schemas import TABLES, Column, TableSpec
 
