@@ -3,11 +3,11 @@
 import dagster as dg
 
 from assets.metadata import table_metadata
-from pipeline import schemas
-from pipeline.agreement_stage import image_agreement
-from pipeline.consensus_stage import ImageConsensus
+from pipeline.agreement.stage import image_agreement
+from pipeline.consensus.stage import ImageConsensus
 from pipeline.parallel import map_images
-from pipeline.parquet_io import table_from_rows
+from pipeline.tables import schemas
+from pipeline.tables.parquet_io import table_from_rows
 
 
 @dg.multi_asset(

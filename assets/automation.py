@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from assets.fingerprint import code_fingerprint, source_fingerprint
 from assets.resources import SourceFolder
-from pipeline.fingerprint import code_fingerprint, source_fingerprint
 
 derive_job = dg.define_asset_job(
     "derive",

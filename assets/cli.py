@@ -90,8 +90,8 @@ def release(
 ) -> None:
     """Derive everything and cut the immutable release <releases>/unitylv-multix/<version>/."""
     from assets.runner import run_job
-    from pipeline.release import archive_path, check_new_version, check_version
-    from pipeline.release_info import check_date
+    from pipeline.release.cut import archive_path, check_new_version, check_version
+    from pipeline.release.info import check_date
 
     check_version(version)
     check_new_version(releases, version)  # again under the release lock; here to fail fast
@@ -117,7 +117,7 @@ def verify(
     path: Annotated[Path, typer.Argument(help="A release folder or its .tar.gz archive.")],
 ) -> None:
     """Check a release's checksums; name every changed, missing or extra file."""
-    from pipeline.verify import verify_release
+    from pipeline.release.verify import verify_release
 
     problems = verify_release(path)
     for problem in problems:
@@ -136,7 +136,7 @@ def diff(
     new: Annotated[Path, typer.Argument(help="The newer release folder.")],
 ) -> None:
     """Report what changed between two releases (tables, images, curves, consensus, EF)."""
-    from pipeline.release_diff import diff_markdown, diff_releases
+    from pipeline.release.diff import diff_markdown, diff_releases
 
     report = diff_markdown(diff_releases(_data_dir(old), _data_dir(new)), old.name, new.name)
     out.print(report, markup=False, highlight=False)
@@ -149,7 +149,7 @@ def sql(
     limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 50,
 ) -> None:
     """Run read-only SQL over a release's tables (by name) and print the result."""
-    from pipeline.catalog import open_catalog, run_read_only
+    from pipeline.release.catalog import open_catalog, run_read_only
 
     con = open_catalog(_data_dir(release_path))
     _print_relation(run_read_only(con, query), limit)
@@ -163,14 +163,14 @@ def demo(
     version: VersionOpt = "1.0.0",
 ) -> None:
     """Generate the sample data if the source is empty, cut a release and query it."""
-    from pipeline.catalog import open_catalog, run_read_only
     from pipeline.constants import ANNOTATIONS_FILE
+    from pipeline.release.catalog import open_catalog, run_read_only
 
     if not (source / ANNOTATIONS_FILE).exists():
         err.print(f"no dataset in {source}: generating the sample data there", markup=False)
         synth(out_dir=source, studies=100, experts=11, seed=0, overwrite=False)
     release(version=version, source=source, releases=releases, work=work)
-    from pipeline.release import release_path
+    from pipeline.release.cut import release_path
 
     path = release_path(releases, version)
     con = open_catalog(path / "data")
@@ -187,7 +187,7 @@ def _data_dir(path: Path) -> Path:
 
 
 def _print_relation(relation, limit: int) -> None:
-    from pipeline.catalog import fetch
+    from pipeline.release.catalog import fetch
 
     if relation is None:
         return
@@ -202,7 +202,7 @@ def _print_relation(relation, limit: int) -> None:
 
 def _print_counts(result) -> None:
     from assets.runner import check_warnings
-    from pipeline.schemas import TABLES
+    from pipeline.tables.schemas import TABLES
 
     for warning in check_warnings(result):
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)

@@ -7,19 +7,19 @@ import pyarrow as pa
 
 from assets.metadata import table_metadata
 from assets.resources import WorkFolder
-from pipeline import schemas
-from pipeline.consensus_stage import ImageConsensus, image_consensus
-from pipeline.consensus_tables import (
+from pipeline.consensus.image_curves import ImageCurves, image_curves
+from pipeline.consensus.stage import ImageConsensus, image_consensus
+from pipeline.consensus.tables import (
     consensus_notes_table,
     consensus_points_table,
     consensus_table,
     staple_performance_table,
 )
-from pipeline.image_curves import ImageCurves, image_curves
-from pipeline.mask_files import write_all_masks
+from pipeline.masks.files import write_all_masks
 from pipeline.parallel import map_images
-from pipeline.parquet_io import table_from_rows
-from pipeline.validation import ValidatedSource
+from pipeline.source.validation import ValidatedSource
+from pipeline.tables import schemas
+from pipeline.tables.parquet_io import table_from_rows
 
 
 def _consensus_of(item: tuple[ImageCurves, object]) -> ImageConsensus:

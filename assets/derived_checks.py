@@ -5,7 +5,7 @@ import pyarrow as pa
 
 from assets.consensus_assets import consensus, masks
 from assets.resources import WorkFolder
-from pipeline import derived_checks as rules
+from pipeline.tables import checks as rules
 
 SHOWN = 10
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
-from pipeline.licence import load_metadata
 from pipeline.locks import exclusive_lock
-from pipeline.parquet_io import read_table, write_table
-from pipeline.schemas import TABLES
+from pipeline.source.licence import load_metadata
+from pipeline.tables.parquet_io import read_table, write_table
+from pipeline.tables.schemas import TABLES
 
 UNRELEASED = "unreleased"
 WORK_LOCK = ".run.lock"

@@ -8,10 +8,12 @@ import pyarrow as pa
 from assets.errors import user_errors_as_failures
 from assets.metadata import table_metadata
 from assets.resources import CalibrationFile
-from pipeline import measurement_stage, schemas
-from pipeline.calibration import read_calibration
-from pipeline.consensus_stage import ImageConsensus
-from pipeline.parquet_io import table_from_rows
+from pipeline.consensus.stage import ImageConsensus
+from pipeline.measurements import stage as measurement_stage
+from pipeline.measurements.calibration import read_calibration
+from pipeline.names import Rater
+from pipeline.tables import schemas
+from pipeline.tables.parquet_io import table_from_rows
 
 
 @dg.asset(group_name="measurements", kinds={"parquet"}, description="One row per image x rater.")
@@ -35,7 +37,7 @@ def measurements(
 def study_measurements(context: dg.AssetExecutionContext, measurements: pa.Table) -> pa.Table:
     rows = measurement_stage.study_measurements(measurements.to_pylist())
     table = table_from_rows(rows, schemas.STUDY_MEASUREMENTS)
-    flagged = sum(r["ed_area_smaller_than_es"] for r in rows if r["rater"] == "consensus")
+    flagged = sum(r["ed_area_smaller_than_es"] for r in rows if r["rater"] == Rater.CONSENSUS)
     outliers = sum(r["ef_outlier"] for r in rows)
     context.add_output_metadata(
         table_metadata(table, schemas.STUDY_MEASUREMENTS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pyarrow as pa
 
-from pipeline.schemas import TableSpec
+from pipeline.tables.schemas import TableSpec
 
 PREVIEW_ROWS = 5
 

@@ -5,11 +5,11 @@ import pyarrow as pa
 
 from assets.errors import user_errors_as_failures
 from assets.resources import ReleasesRoot, SourceFolder, WorkFolder
-from pipeline.licence import check_licence, load_metadata
-from pipeline.payload import write_payload
-from pipeline.release import cut_release
-from pipeline.release_info import ReleaseInfo, check_date, source_date
-from pipeline.schemas import TABLES
+from pipeline.release.cut import cut_release
+from pipeline.release.info import ReleaseInfo, check_date, source_date
+from pipeline.release.payload import write_payload
+from pipeline.source.licence import check_licence, load_metadata
+from pipeline.tables.schemas import TABLES
 
 RELEASED_TABLES = sorted(TABLES)
 

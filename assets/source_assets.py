@@ -4,9 +4,9 @@ import dagster as dg
 
 from assets.errors import user_errors_as_failures
 from assets.resources import SourceFolder
-from pipeline.licence import licence_problems, load_metadata
-from pipeline.source import RawSource, annotation_shape_problem, read_source
-from pipeline.validation import image_folder_problem
+from pipeline.source.licence import licence_problems, load_metadata
+from pipeline.source.reader import RawSource, annotation_shape_problem, read_source
+from pipeline.source.validation import image_folder_problem
 
 
 @dg.asset(group_name="source", kinds={"json", "png"}, description="The parsed source files.")

@@ -6,9 +6,10 @@ import dagster as dg
 import pyarrow as pa
 
 from assets.metadata import table_metadata
-from pipeline import schemas, tables
-from pipeline.source import RawSource
-from pipeline.validation import ValidatedSource, validate_raw
+from pipeline.source.reader import RawSource
+from pipeline.source.validation import ValidatedSource, validate_raw
+from pipeline.tables import schemas
+from pipeline.tables import source_tables as tables
 
 
 @dg.asset(

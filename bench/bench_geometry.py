@@ -15,7 +15,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from pipeline.consensus import (
+from pipeline.agreement.metrics import boundary_distances, dice_many, iou_many
+from pipeline.consensus.methods import (
     arclength_mean,
     leave_one_out_means,
     majority_mask,
@@ -23,9 +24,8 @@ from pipeline.consensus import (
     staple_simpleitk,
 )
 from pipeline.geometry import traced_polygon
-from pipeline.masks import mask_png_bytes, rasterise
-from pipeline.measurements import disc_volume
-from pipeline.metrics import boundary_distances, dice_many, iou_many
+from pipeline.masks.raster import mask_png_bytes, rasterise
+from pipeline.measurements.lv import disc_volume
 
 WIDTH, HEIGHT = 800, 600
 SIMPLEITK_SAMPLE = 10  # the reference STAPLE is slow: time it on a few images only

@@ -19,14 +19,15 @@ from rich.table import Table
 
 from assets.consensus_assets import _consensus_of
 from assets.runner import run_job
-from pipeline import measurement_stage, tables
-from pipeline.agreement_stage import image_agreement
-from pipeline.image_curves import image_curves
-from pipeline.mask_files import write_all_masks
+from pipeline.agreement.stage import image_agreement
+from pipeline.consensus.image_curves import image_curves
+from pipeline.masks.files import write_all_masks
+from pipeline.measurements import stage as measurement_stage
 from pipeline.parallel import map_images, worker_count
-from pipeline.source import read_source
+from pipeline.source.reader import read_source
+from pipeline.source.validation import validate_raw
 from pipeline.synth import SynthOptions, synthesize
-from pipeline.validation import validate_raw
+from pipeline.tables import source_tables as tables
 
 
 def measure(fn: Callable[[], object]) -> tuple[object, float, float]:

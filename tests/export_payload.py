@@ -9,10 +9,10 @@ from assets.runner import run_job
 from pipeline.constants import IMAGES_DIR
 from pipeline.exports.coco import write_coco
 from pipeline.exports.nnunet import write_nnunet
-from pipeline.licence import load_metadata
-from pipeline.parquet_io import read_table
-from pipeline.release_info import ReleaseInfo
+from pipeline.release.info import ReleaseInfo
+from pipeline.source.licence import load_metadata
 from pipeline.synth import SynthOptions, synthesize
+from pipeline.tables.parquet_io import read_table
 
 INFO = ReleaseInfo("1.0.0", "2024-05-01", load_metadata())
 

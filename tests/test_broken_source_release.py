@@ -5,7 +5,7 @@ import json
 import pytest
 
 from assets.runner import run_job
-from pipeline.catalog import open_catalog, run_read_only
+from pipeline.release.catalog import open_catalog, run_read_only
 from pipeline.synth import SynthOptions, synthesize
 from tests import corrupt
 from tests.conftest import read_annotations

@@ -14,12 +14,12 @@ import pytest
 import shapely
 from pycocotools import mask as coco_mask
 
+from pipeline.agreement.metrics import boundary_distances
 from pipeline.geometry import cavity, traced_polygon
-from pipeline.masks import rasterise
-from pipeline.measurements import disc_diameters, long_axis, measure_curve
-from pipeline.metrics import boundary_distances
-from pipeline.tables import contours_table
-from pipeline.validation import AcceptedCurve
+from pipeline.masks.raster import rasterise
+from pipeline.measurements.lv import disc_diameters, long_axis, measure_curve
+from pipeline.source.validation import AcceptedCurve
+from pipeline.tables.source_tables import contours_table
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.consensus import (
+from pipeline.consensus.methods import (
     arclength_mean,
     leave_one_out_means,
     majority_mask,
@@ -13,7 +13,7 @@ from pipeline.consensus import (
     staple,
     staple_simpleitk,
 )
-from pipeline.masks import rasterise
+from pipeline.masks.raster import rasterise
 
 
 def lv_curve(

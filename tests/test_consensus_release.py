@@ -5,8 +5,8 @@ import pytest
 import shapely
 from pycocotools import mask as coco_mask
 
-from pipeline.catalog import open_catalog, run_read_only
-from pipeline.masks import read_mask_png
+from pipeline.masks.raster import read_mask_png
+from pipeline.release.catalog import open_catalog, run_read_only
 
 
 @pytest.fixture(scope="module")

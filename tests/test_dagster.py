@@ -7,7 +7,7 @@ from assets.automation import source_or_code_changed
 from assets.definitions import ASSETS, CHECKS, build_definitions, defs
 from assets.definitions import resources as definition_resources
 from assets.resources import SourceFolder
-from pipeline.schemas import TABLES
+from pipeline.tables.schemas import TABLES
 
 
 def resources(source, tmp_path) -> dict:

@@ -16,8 +16,8 @@ from pycocotools.coco import COCO
 from pipeline.errors import ReleaseError
 from pipeline.exports.coco import KEYPOINT_NAMES, write_coco
 from pipeline.exports.nnunet import nnunet_integrity_problems, write_nnunet
-from pipeline.masks import read_mask_png
-from pipeline.release_info import NNUNET_DATASET_NAME
+from pipeline.masks.raster import read_mask_png
+from pipeline.release.info import NNUNET_DATASET_NAME
 from tests.export_payload import INFO, make_payload
 
 COCO_FILES = ("experts.json", "consensus.json", "keypoints.json")

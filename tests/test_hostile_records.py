@@ -11,9 +11,9 @@ from PIL import Image
 from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGES_DIR
 from pipeline.errors import ReleaseError, SourceError
 from pipeline.exports.nnunet import write_grayscale
-from pipeline.image_files import ImageProblem, parse_image_name, to_grey8
-from pipeline.release_info import check_date
-from pipeline.source import read_source
+from pipeline.release.info import check_date
+from pipeline.source.images import ImageProblem, parse_image_name, to_grey8
+from pipeline.source.reader import read_source
 from tests import corrupt
 from tests.conftest import read_annotations, write_annotations
 from tests.test_validation import reject_of, validated
@@ -67,7 +67,7 @@ def test_release_date_is_an_ascii_day(date):
 
 @pytest.mark.parametrize("value", ["١.٥", "０.５", "1_0", "0.5\u00a0x", "inf"])
 def test_calibration_number_is_ascii_decimal(tmp_path, value):
-    from pipeline.calibration import read_calibration
+    from pipeline.measurements.calibration import read_calibration
 
     csv = tmp_path / "spacing.csv"
     csv.write_text(f"image_id,mm_per_pixel\nimg-a,0.25\nimg-b,{value}\n", encoding="utf-8")
@@ -294,7 +294,7 @@ def test_unreadable_image_is_one_reject(source_copy, monkeypatch):
 
 
 def test_unexpected_error_in_one_curve_is_one_reject(source_copy, monkeypatch):
-    import pipeline.validation as validation
+    import pipeline.source.validation as validation
 
     name, user, annotations = corrupt.first_curve(source_copy, image=3, expert=2)
     target_xs = annotations[name][user][0]
@@ -314,7 +314,7 @@ def test_unexpected_error_in_one_curve_is_one_reject(source_copy, monkeypatch):
 
 
 def test_unexpected_error_in_one_image_is_one_reject(source_copy, monkeypatch):
-    import pipeline.validation as validation
+    import pipeline.source.validation as validation
 
     names = list(read_annotations(source_copy))
     real = validation.inspect_png

@@ -6,9 +6,9 @@ from pathlib import Path
 import bagit
 import pytest
 
-from pipeline.licence import DatasetMetadata, licence_problems, load_metadata
-from pipeline.parquet_io import file_metadata
-from pipeline.release_info import NNUNET_DATASET_NAME
+from pipeline.release.info import NNUNET_DATASET_NAME
+from pipeline.source.licence import DatasetMetadata, licence_problems, load_metadata
+from pipeline.tables.parquet_io import file_metadata
 
 META = load_metadata()
 SPDX, URL = META.spdx, META["licence"]["url"]

@@ -10,7 +10,7 @@ import shapely
 from PIL import Image
 from pycocotools import mask as coco_mask
 
-from pipeline.masks import mask_png_bytes, rasterise, read_mask_png
+from pipeline.masks.raster import mask_png_bytes, rasterise, read_mask_png
 
 WIDTH, HEIGHT = 800, 600
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.measurements import disc_diameters, disc_volume, ejection_fraction, long_axis
+from pipeline.measurements.lv import disc_diameters, disc_volume, ejection_fraction, long_axis
 
 # Sum over the 20 disc mid-heights h_i = (i + 0.5) / 20 of h_i^2: 2665 / 400.
 SUM_SQUARED_MID_HEIGHTS = 6.6625

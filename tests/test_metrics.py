@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 import shapely
 
-from pipeline.masks import rasterise
-from pipeline.metrics import BoundaryDistances, boundary_distances, dice, dice_many, iou, iou_many
+from pipeline.agreement.metrics import (
+    BoundaryDistances,
+    boundary_distances,
+    dice,
+    dice_many,
+    iou,
+    iou_many,
+)
+from pipeline.masks.raster import rasterise
 
 
 def square(x0: float, y0: float, side: float) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pipeline.exports.nnunet import nnunet_integrity_problems
-from pipeline.release_info import NNUNET_DATASET_NAME
+from pipeline.release.info import NNUNET_DATASET_NAME
 from tests.export_payload import make_payload
 
 

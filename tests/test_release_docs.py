@@ -15,17 +15,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.consensus_stage import METHODS
 from pipeline.constants import IMAGES_DIR as SOURCE_IMAGES_DIR
 from pipeline.exports import layout
 from pipeline.exports.croissant import croissant_data_type, write_croissant
 from pipeline.exports.dataset_card import write_dataset_card, write_licence
-from pipeline.licence import METADATA_FILE, load_metadata
-from pipeline.release_info import ReleaseInfo
-from pipeline.schemas import TABLES
+from pipeline.names import CONSENSUS_METHODS
+from pipeline.release.info import ReleaseInfo
+from pipeline.source.licence import METADATA_FILE, load_metadata
 from pipeline.synth import SynthOptions, synthesize
+from pipeline.tables.schemas import TABLES
 
-DATASET_TOML = Path(__file__).resolve().parents[1] / "pipeline" / METADATA_FILE
+DATASET_TOML = Path(__file__).resolve().parents[1] / "pipeline" / "source" / METADATA_FILE
 MLCROISSANT = Path(sys.executable).with_name("mlcroissant")
 
 
@@ -158,7 +158,7 @@ def _methods_rows(tables: dict[str, pa.Table]) -> list[str]:
     consensus = tables["consensus"].select(["image_id", "method"]).to_pylist()
     masks = Counter(tables["masks"]["method"].to_pylist())
     rows = []
-    for method in METHODS:
+    for method in CONSENSUS_METHODS:
         images = [r["image_id"] for r in consensus if r["method"] == method]
         rows.append(f"| `{method}` | {len(images)} | {len(set(images))} | {masks[method]} |")
     return rows
@@ -190,7 +190,7 @@ def test_card_query_one_liner_runs_from_data(release, card):
     argv = [sys.executable, *shlex.split(command)[1:]]
     run = subprocess.run(argv, cwd=data, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert all(method in run.stdout for method in METHODS)
+    assert all(method in run.stdout for method in CONSENSUS_METHODS)
 
 
 def test_documents_are_deterministic(release, tmp_path):

@@ -19,19 +19,19 @@ import pytest
 from assets.runner import run_job
 from pipeline.checksums import tree_manifest
 from pipeline.errors import ReleaseError, UnityLVError
-from pipeline.licence import load_metadata
 from pipeline.locks import exclusive_lock
-from pipeline.payload import copy_images
-from pipeline.release import (
+from pipeline.release.cut import (
     STAGING_OWNER,
     archive_path,
     check_version,
     cut_release,
     release_path,
 )
-from pipeline.release_info import ReleaseInfo
+from pipeline.release.info import ReleaseInfo
+from pipeline.release.payload import copy_images
+from pipeline.release.verify import verify_release
+from pipeline.source.licence import load_metadata
 from pipeline.synth import SynthOptions, synthesize
-from pipeline.verify import verify_release
 
 ROOT = Path(__file__).resolve().parents[1]
 SLUG = "unitylv-multix"

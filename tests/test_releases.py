@@ -12,10 +12,10 @@ import pytest
 from assets.runner import run_job
 from pipeline.checksums import tree_manifest
 from pipeline.errors import UnityLVError
-from pipeline.publish import STEPS
-from pipeline.release import archive_path, release_path
+from pipeline.release.cut import archive_path, release_path
+from pipeline.release.publish import STEPS
+from pipeline.release.verify import verify_release
 from pipeline.synth import SynthOptions, synthesize
-from pipeline.verify import verify_release
 from tests import corrupt
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ import pytest
 from pycocotools.coco import COCO
 
 from pipeline.exports.nnunet import nnunet_integrity_problems
-from pipeline.masks import read_mask_png
-from pipeline.release_info import NNUNET_DATASET_NAME
+from pipeline.masks.raster import read_mask_png
+from pipeline.release.info import NNUNET_DATASET_NAME
 
 
 def test_bagit_validates_the_sample_release(sample_release):

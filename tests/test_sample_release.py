@@ -7,10 +7,10 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.catalog import connect, open_catalog, run_read_only
 from pipeline.constants import ANNOTATIONS_FILE
 from pipeline.errors import ReleaseError
-from pipeline.parquet_io import file_metadata
+from pipeline.release.catalog import connect, open_catalog, run_read_only
+from pipeline.tables.parquet_io import file_metadata
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGES_DIR
 from pipeline.errors import SourceError
-from pipeline.validation import validate_source
+from pipeline.source.validation import validate_source
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

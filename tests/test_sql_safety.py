@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.catalog import catalog_sql, fetch, open_catalog, run_read_only
 from pipeline.errors import ReleaseError
-from pipeline.schemas import TABLES
+from pipeline.release.catalog import catalog_sql, fetch, open_catalog, run_read_only
+from pipeline.tables.schemas import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 # Pasted into SQL, this name reads a file of the current folder and writes it out as x.csv.

@@ -5,17 +5,22 @@ import math
 import numpy as np
 import pytest
 
-from pipeline import tables
-from pipeline.agreement_stage import image_agreement
-from pipeline.calibration import read_calibration
-from pipeline.consensus_stage import PUBLISHED, image_consensus
+from pipeline.agreement.metrics import (
+    SampledBoundary,
+    boundary_distances,
+    sampled_boundary_distances,
+)
+from pipeline.agreement.stage import image_agreement
+from pipeline.consensus.image_curves import image_curves
+from pipeline.consensus.stage import image_consensus
 from pipeline.errors import SourceError
-from pipeline.image_curves import image_curves
-from pipeline.mask_outline import mask_outline
-from pipeline.measurement_stage import calibrate, study_measurements
-from pipeline.metrics import SampledBoundary, boundary_distances, sampled_boundary_distances
+from pipeline.masks.outline import mask_outline
+from pipeline.measurements.calibration import read_calibration
+from pipeline.measurements.stage import calibrate, study_measurements
+from pipeline.names import Method
+from pipeline.source.validation import validate_source
 from pipeline.synth import SynthOptions, synthesize
-from pipeline.validation import validate_source
+from pipeline.tables import source_tables as tables
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +43,10 @@ def test_unequal_counts_give_no_published_mean_and_say_why(irregular):
     equal = [r for r in results if len({len(c) for c in r.image.curves}) == 1]
     assert unequal and equal
     for r in unequal:
-        assert PUBLISHED not in r.curves
-        assert any(m == PUBLISHED and "point counts differ" in msg for m, _, msg in r.notes)
+        assert Method.PUBLISHED_MEAN not in r.curves
+        assert any(
+            m == Method.PUBLISHED_MEAN and "point counts differ" in msg for m, _, msg in r.notes
+        )
         assert "arclength_mean" in r.curves and len(r.leave_one_out) == len(r.image.curves)
     for r in equal:
         assert r.published_file_deviation_px < 0.01

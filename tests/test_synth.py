@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from pipeline.consensus.published import published_mean, published_orientation_flip
 from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGE_NAME_PATTERN, IMAGES_DIR
 from pipeline.errors import UnityLVError
 from pipeline.geometry import curve_array, is_traced_lateral_first, septal_first, traced_polygon
-from pipeline.published_consensus import published_mean, published_orientation_flip
 from pipeline.synth import SynthOptions, SynthSummary, synthesize
 from pipeline.synth.ids import study_ids
 from pipeline.synth.scanner import FRAME_SIZES

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.validation import ValidatedSource, validate_source
+from pipeline.source.validation import ValidatedSource, validate_source
 from tests import corrupt
 from tests.conftest import read_annotations
 

@@ -17,7 +17,7 @@ THE RELEASE'S data/ FOLDER (so `COCO(...)` users pass data/ as the image root, n
 `image_id`, `study_id` and `phase` are kept as extra keys. Every image has `license` 1.
 
 Annotations: `segmentation` is one polygon [x0, y0, x1, y1, ...] in pixel coordinates with
-the origin at the image's top-left CORNER (COCO's convention, as in `pipeline.masks`): the
+the origin at the image's top-left CORNER (COCO's convention, as in `pipeline.masks.raster`): the
 cavity ring without its repeated last point. `bbox` is the polygon's [x, y, w, h] in floats;
 `area` is the pixel count of the released mask (`masks.area_px`: pixels whose centre is inside
 the polygon), not the polygon's exact area. Ids run 1.. in each file, in (image_id, expert_id)
@@ -48,8 +48,8 @@ from pipeline.exports.payload_tables import (
     polygon_rings,
 )
 from pipeline.geometry import septal_first
-from pipeline.measurements import long_axis
-from pipeline.release_info import ReleaseInfo
+from pipeline.measurements.lv import long_axis
+from pipeline.release.info import ReleaseInfo
 
 CATEGORY = {"id": 1, "name": "left_ventricle", "supercategory": "heart"}
 KEYPOINT_NAMES = ["septal_hinge", "lateral_hinge", "apex"]

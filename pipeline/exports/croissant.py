@@ -1,6 +1,6 @@
 """`data/croissant.json`: the release described in MLCommons Croissant 1.1 (JSON-LD).
 
-Every table, column, type and description comes from `pipeline.schemas`; the dataset facts
+Every table, column, type and description comes from `pipeline.tables.schemas`; the dataset facts
 (licence, attribution, citation, ethics) from `dataset.toml`. The bytes depend only on the
 release's files and metadata: no clock, stable order.
 """
@@ -21,8 +21,8 @@ from pipeline.exports.layout import (
     PNG_MEDIA_TYPE,
     table_path,
 )
-from pipeline.release_info import ReleaseInfo
-from pipeline.schemas import TABLES, Column, TableSpec
+from pipeline.release.info import ReleaseInfo
+from pipeline.tables.schemas import TABLES, Column, TableSpec
 
 CROISSANT_VERSION = "http://mlcommons.org/croissant/1.1"
 # The Croissant 1.1 context as mlcroissant 1.1 emits it (keys missing from it make the

@@ -1,7 +1,7 @@
 """`data/README.md` (the dataset card) and `data/LICENSE` of a release.
 
 Facts come from `dataset.toml`, counts from the release's tables, the table reference from
-`pipeline.schemas`. The bytes depend only on those: no clock.
+`pipeline.tables.schemas`. The bytes depend only on those: no clock.
 """
 
 from __future__ import annotations
@@ -11,26 +11,18 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipeline.catalog import DERIVED_VIEWS
-from pipeline.consensus import DEFAULT_CURVE_POINTS, STAPLE_THRESHOLD
-from pipeline.consensus_stage import (
-    ARCLENGTH,
-    DEFAULT_METHOD,
-    LEAVE_ONE_OUT,
-    MAJORITY,
-    METHODS,
-    PUBLISHED,
-    STAPLE,
-)
+from pipeline.consensus.methods import DEFAULT_CURVE_POINTS, STAPLE_THRESHOLD
 from pipeline.constants import PHASES, PUBLISHED_ANCHOR_XY, PUBLISHED_REVERSE_INDEX
 from pipeline.docs import table_reference_markdown
 from pipeline.exports import layout
-from pipeline.mask_files import EXPERT
-from pipeline.release_info import ReleaseInfo
+from pipeline.masks.files import EXPERT
+from pipeline.names import CONSENSUS_METHODS, DEFAULT_METHOD, Method
+from pipeline.release.catalog import DERIVED_VIEWS
+from pipeline.release.info import ReleaseInfo
 
 _ANCHOR = f"({PUBLISHED_ANCHOR_XY[0]:g}, {PUBLISHED_ANCHOR_XY[1]:g})"
 METHOD_EXPLANATIONS: dict[str, str] = {
-    PUBLISHED: (
+    Method.PUBLISHED_MEAN: (
         "the dataset authors' rule, reproduced exactly: each expert curve is reversed when its "
         f"point nearest the pixel {_ANCHOR} has an index above {PUBLISHED_REVERSE_INDEX}, then "
         "x and y are averaged index by index over all experts, using the first expert's point "
@@ -38,20 +30,21 @@ METHOD_EXPLANATIONS: dict[str, str] = {
         "`consensus_notes`). Kept to check the published consensus file and to stay comparable "
         "with the paper."
     ),
-    ARCLENGTH: (
+    Method.ARCLENGTH_MEAN: (
         "each expert curve is oriented by anatomy (septal hinge first), resampled to "
         f"{DEFAULT_CURVE_POINTS} points evenly spaced by arc length, then averaged point by "
         "point; any point counts and tracing directions combine."
     ),
-    LEAVE_ONE_OUT: (
-        f"for each expert, the `{ARCLENGTH}` of all the other experts (`left_out_expert_id`): "
+    Method.ARCLENGTH_MEAN_LOO: (
+        f"for each expert, the `{Method.ARCLENGTH_MEAN}` of all the other experts "
+        "(`left_out_expert_id`): "
         "the fair reference to score that expert against (`agreement`)."
     ),
-    MAJORITY: (
+    Method.MAJORITY: (
         "a mask: the pixels inside the cavities of at least half of the experts; its outline "
         "is the geometry."
     ),
-    STAPLE: (
+    Method.STAPLE: (
         "a mask: STAPLE (Warfield et al. 2004) over the experts' masks, as ITK computes it, "
         f"truth probability thresholded at {STAPLE_THRESHOLD:g}; each expert's estimated "
         "sensitivity and specificity are in `staple_performance`."
@@ -107,7 +100,7 @@ def _methods_section(tables: dict[str, pa.Table]) -> str:
         "| method | consensus rows | images | masks |",
         "|---|---|---|---|",
     ]
-    for method in METHODS:
+    for method in CONSENSUS_METHODS:
         images = consensus.filter(pc.equal(consensus["method"], method))["image_id"]
         n_images = len(pc.unique(images))
         lines.append(
@@ -116,7 +109,7 @@ def _methods_section(tables: dict[str, pa.Table]) -> str:
     lines.append("")
     lines += [
         f"- `{m}`{' (default)' if m == DEFAULT_METHOD else ''}: {METHOD_EXPLANATIONS[m]}"
-        for m in METHODS
+        for m in CONSENSUS_METHODS
     ]
     return "\n".join(lines) + "\n"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.release_info import NNUNET_DATASET_NAME
+from pipeline.release.info import NNUNET_DATASET_NAME
 
 TABLES_DIR = "tables"
 IMAGES_DIR = "images"

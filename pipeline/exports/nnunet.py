@@ -33,14 +33,14 @@ from pathlib import Path
 import pyarrow as pa
 from PIL import Image
 
-from pipeline.consensus_stage import DEFAULT_METHOD
 from pipeline.errors import ReleaseError
 from pipeline.exports.layout import IMAGES_DIR, NNUNET_DIR
 from pipeline.exports.nnunet_integrity import nnunet_integrity_problems
 from pipeline.exports.payload_tables import image_rows, sorted_rows
-from pipeline.image_files import to_grey8
-from pipeline.mask_files import EXPERT
-from pipeline.release_info import ReleaseInfo
+from pipeline.masks.files import EXPERT
+from pipeline.names import DEFAULT_METHOD
+from pipeline.release.info import ReleaseInfo
+from pipeline.source.images import to_grey8
 
 __all__ = ["nnunet_integrity_problems", "write_nnunet"]
 

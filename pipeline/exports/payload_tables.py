@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
 
-from pipeline.consensus_stage import DEFAULT_METHOD
 from pipeline.errors import ReleaseError
-from pipeline.mask_files import CONSENSUS_RATER, EXPERT
+from pipeline.masks.files import CONSENSUS_RATER, EXPERT
+from pipeline.names import DEFAULT_METHOD
 
 MaskKey = tuple[str, str, str]  # (image_id, rater, method)
 

@@ -11,10 +11,10 @@ import os
 import shutil
 from pathlib import Path
 
+from pipeline.consensus.published import RuleUndefined, published_mean
 from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGE_NAME_PATTERN, IMAGES_DIR
 from pipeline.errors import UnityLVError
 from pipeline.geometry import curve_array
-from pipeline.published_consensus import RuleUndefined, published_mean
 from pipeline.synth.experts import make_experts
 from pipeline.synth.options import DEFAULT_OPTIONS, SynthOptions, SynthSummary
 from pipeline.synth.plan import plan_images

@@ -18,11 +18,11 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.bag import write_archive
 from pipeline.checksums import sha256_file, tree_manifest
 from pipeline.constants import DATASET_SLUG
 from pipeline.errors import ReleaseError
-from pipeline.release_info import ReleaseInfo
+from pipeline.release.bag import write_archive
+from pipeline.release.info import ReleaseInfo
 
 # Fault injection for the crash tests: the process kills itself (SIGKILL) at this step.
 CRASH_ENV = "UNITYLV_CRASH_AT"

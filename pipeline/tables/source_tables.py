@@ -6,10 +6,10 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from pipeline import schemas
 from pipeline.geometry import cavity, is_traced_lateral_first, traced_polygon
-from pipeline.parquet_io import conform, table_from_rows
-from pipeline.validation import AcceptedCurve, ValidatedSource
+from pipeline.source.validation import AcceptedCurve, ValidatedSource
+from pipeline.tables import schemas
+from pipeline.tables.parquet_io import conform, table_from_rows
 
 
 def expert_ids(curves: list[AcceptedCurve]) -> dict[str, str]:

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipeline.catalog import catalog_sql
-from pipeline.changelog import write_changelog
 from pipeline.constants import IMAGES_DIR as SOURCE_IMAGES_DIR
 from pipeline.errors import ReleaseError, writing
 from pipeline.exports import layout
@@ -16,11 +14,13 @@ from pipeline.exports.coco import write_coco
 from pipeline.exports.croissant import write_croissant
 from pipeline.exports.dataset_card import write_dataset_card, write_licence
 from pipeline.exports.nnunet import nnunet_integrity_problems, write_nnunet
-from pipeline.licence import DatasetMetadata
-from pipeline.parquet_io import write_table
-from pipeline.release import previous_version, release_path
-from pipeline.release_info import ReleaseInfo
-from pipeline.schemas import TABLES
+from pipeline.release.catalog import catalog_sql
+from pipeline.release.changelog import write_changelog
+from pipeline.release.cut import previous_version, release_path
+from pipeline.release.info import ReleaseInfo
+from pipeline.source.licence import DatasetMetadata
+from pipeline.tables.parquet_io import write_table
+from pipeline.tables.schemas import TABLES
 
 
 def write_payload(

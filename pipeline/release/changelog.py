@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.release_diff import diff_markdown, diff_releases
-from pipeline.release_info import ReleaseInfo
+from pipeline.release.diff import diff_markdown, diff_releases
+from pipeline.release.info import ReleaseInfo
 
 TITLE = "# Changelog\n"
 

@@ -6,17 +6,17 @@ from itertools import combinations
 
 import numpy as np
 
-from pipeline.consensus_stage import (
-    ARCLENGTH,
-    LEAVE_ONE_OUT,
-    STAPLE,
-    ImageConsensus,
-    expert_crop_masks,
+from pipeline.agreement.metrics import (
+    SampledBoundary,
+    dice_many,
+    iou_many,
+    sampled_boundary_distances,
 )
-from pipeline.masks import rasterise
-from pipeline.metrics import SampledBoundary, dice_many, iou_many, sampled_boundary_distances
+from pipeline.consensus.stage import ImageConsensus, expert_crop_masks
+from pipeline.masks.raster import rasterise
+from pipeline.names import Method
 
-REFERENCES = (ARCLENGTH, LEAVE_ONE_OUT, STAPLE)
+REFERENCES = (Method.ARCLENGTH_MEAN, Method.ARCLENGTH_MEAN_LOO, Method.STAPLE)
 
 
 def _row(dice: float, iou: float, boundary: SampledBoundary, other: SampledBoundary) -> dict:
@@ -66,16 +66,18 @@ def _references(result: ImageConsensus) -> dict[str, list[tuple[np.ndarray, Samp
     """Reference -> one (mask, boundary) for all experts, or one per expert (leave-one-out)."""
     crop = result.crop
     references = {}
-    if ARCLENGTH in result.curves:
-        curve = result.curves[ARCLENGTH]
-        references[ARCLENGTH] = [
+    if Method.ARCLENGTH_MEAN in result.curves:
+        curve = result.curves[Method.ARCLENGTH_MEAN]
+        references[Method.ARCLENGTH_MEAN] = [
             (rasterise(curve - crop.offset, crop.width, crop.height), SampledBoundary(curve))
         ]
     if result.leave_one_out:
-        references[LEAVE_ONE_OUT] = [
+        references[Method.ARCLENGTH_MEAN_LOO] = [
             (rasterise(c - crop.offset, crop.width, crop.height), SampledBoundary(c))
             for c in (result.leave_one_out[e] for e in result.image.expert_ids)
         ]
-    if STAPLE in result.mask_crops:
-        references[STAPLE] = [(result.mask_crops[STAPLE], SampledBoundary(result.outlines[STAPLE]))]
+    if Method.STAPLE in result.mask_crops:
+        references[Method.STAPLE] = [
+            (result.mask_crops[Method.STAPLE], SampledBoundary(result.outlines[Method.STAPLE]))
+        ]
     return references

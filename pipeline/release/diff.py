@@ -8,10 +8,11 @@ from pathlib import Path
 import duckdb
 
 from pipeline.errors import ReleaseError
+from pipeline.names import DEFAULT_METHOD
 
 AREA_CHANGE_FRACTION = 0.01  # report consensus areas that moved by more than 1%
 EF_CHANGE_POINTS = 1.0  # report consensus EF that moved by more than 1 point
-DEFAULT_CONSENSUS = "arclength_mean"
+DEFAULT_CONSENSUS = DEFAULT_METHOD
 
 
 @dataclass

@@ -105,4 +105,4 @@ def check_licence(meta: DatasetMetadata, source_dir: Path | None = None) -> None
     """Raise a LicenceError naming the first problem, if any."""
     problems = licence_problems(meta, source_dir)
     if problems:
-        raise LicenceError("; ".join(problems), file=f"pipeline/{METADATA_FILE}")
+        raise LicenceError("; ".join(problems), file=f"pipeline/source/{METADATA_FILE}")

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from pipeline.consensus import resample_by_arclength
+from pipeline.consensus.methods import resample_by_arclength
 from pipeline.geometry import cavity
 
 # Boundary samples are at most this far apart along the boundary (pixels). The Hausdorff

@@ -6,21 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.consensus import arclength_mean, leave_one_out_means, majority_mask, staple
-from pipeline.image_curves import Crop, ImageCurves
-from pipeline.mask_outline import mask_outline
-from pipeline.masks import rasterise
-from pipeline.published_consensus import RuleUndefined, published_mean
-
-PUBLISHED = "published_mean"
-ARCLENGTH = "arclength_mean"
-LEAVE_ONE_OUT = "arclength_mean_loo"
-MAJORITY = "majority"
-STAPLE = "staple"
-DEFAULT_METHOD = ARCLENGTH
-CURVE_METHODS = (PUBLISHED, ARCLENGTH)
-MASK_METHODS = (MAJORITY, STAPLE)
-METHODS = (*CURVE_METHODS, LEAVE_ONE_OUT, *MASK_METHODS)
+from pipeline.consensus.image_curves import Crop, ImageCurves
+from pipeline.consensus.methods import arclength_mean, leave_one_out_means, majority_mask, staple
+from pipeline.consensus.published import RuleUndefined, published_mean
+from pipeline.masks.outline import mask_outline
+from pipeline.masks.raster import rasterise
+from pipeline.names import Method
 
 
 @dataclass
@@ -50,18 +41,21 @@ def image_consensus(
     """Every consensus method of one image; a method that cannot be made leaves a note."""
     result = ImageConsensus(image=image, crop=image.crop)
     _published(result, published_file_curve)
-    result.curves[ARCLENGTH] = arclength_mean(image.curves)
+    result.curves[Method.ARCLENGTH_MEAN] = arclength_mean(image.curves)
     if len(image.curves) >= 2:
         loo = leave_one_out_means(image.curves)
         result.leave_one_out = dict(zip(image.expert_ids, loo, strict=True))
     else:
-        result.notes.append((LEAVE_ONE_OUT, "warning", "needs at least two experts"))
+        result.notes.append((Method.ARCLENGTH_MEAN_LOO, "warning", "needs at least two experts"))
     masks = expert_crop_masks(image, result.crop)
     frame_pixels = image.width * image.height
     staple_result = staple(masks, frame_pixels=frame_pixels)
     result.staple_sensitivity = staple_result.sensitivity
     result.staple_specificity = staple_result.specificity
-    for method, mask in ((MAJORITY, majority_mask(masks)), (STAPLE, staple_result.mask)):
+    for method, mask in (
+        (Method.MAJORITY, majority_mask(masks)),
+        (Method.STAPLE, staple_result.mask),
+    ):
         outline = mask_outline(mask, result.crop.offset)
         if outline is None:
             result.notes.append((method, "warning", "the consensus mask is empty"))
@@ -75,16 +69,16 @@ def _published(result: ImageConsensus, published_file_curve: np.ndarray | None) 
     try:
         curve = published_mean(result.image.curves)
     except RuleUndefined as exc:
-        result.notes.append((PUBLISHED, "warning", f"authors' rule undefined: {exc}"))
+        result.notes.append((Method.PUBLISHED_MEAN, "warning", f"authors' rule undefined: {exc}"))
         return
-    result.curves[PUBLISHED] = curve
+    result.curves[Method.PUBLISHED_MEAN] = curve
     if published_file_curve is None:
         return
     if published_file_curve.shape != curve.shape:
         result.published_file_deviation_px = float("inf")
         result.notes.append(
             (
-                PUBLISHED,
+                Method.PUBLISHED_MEAN,
                 "warning",
                 f"source consensus has {len(published_file_curve)} points, "
                 f"the rule gives {len(curve)}",

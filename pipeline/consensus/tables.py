@@ -6,16 +6,11 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from pipeline import schemas
-from pipeline.consensus_stage import (
-    CURVE_METHODS,
-    LEAVE_ONE_OUT,
-    MASK_METHODS,
-    PUBLISHED,
-    ImageConsensus,
-)
+from pipeline.consensus.stage import ImageConsensus
 from pipeline.geometry import cavity
-from pipeline.parquet_io import conform, table_from_rows
+from pipeline.names import CURVE_METHODS, MASK_METHODS, Method
+from pipeline.tables import schemas
+from pipeline.tables.parquet_io import conform, table_from_rows
 
 
 def _curves(result: ImageConsensus):
@@ -24,7 +19,7 @@ def _curves(result: ImageConsensus):
         if method in result.curves:
             yield method, None, result.curves[method]
     for expert_id, curve in result.leave_one_out.items():
-        yield LEAVE_ONE_OUT, expert_id, curve
+        yield Method.ARCLENGTH_MEAN_LOO, expert_id, curve
 
 
 def consensus_table(results: list[ImageConsensus]) -> pa.Table:
@@ -33,7 +28,7 @@ def consensus_table(results: list[ImageConsensus]) -> pa.Table:
         n = len(r.image.curves)
         for method, left_out, curve in _curves(r):
             polygon = cavity(curve)
-            deviation = r.published_file_deviation_px if method == PUBLISHED else None
+            deviation = r.published_file_deviation_px if method == Method.PUBLISHED_MEAN else None
             rows.append(
                 _row(
                     r, method, left_out, n - (left_out is not None), len(curve), polygon, deviation

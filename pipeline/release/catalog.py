@@ -14,7 +14,8 @@ import duckdb
 
 from pipeline.errors import ReleaseError
 from pipeline.exports import layout
-from pipeline.schemas import TABLES
+from pipeline.names import Method
+from pipeline.tables.schemas import TABLES
 
 # Views over the tables: name -> (the table it needs, SELECT).
 DERIVED_VIEWS: dict[str, tuple[str, str]] = {
@@ -24,7 +25,7 @@ DERIVED_VIEWS: dict[str, tuple[str, str]] = {
         "SELECT expert_id, rank() OVER (ORDER BY median(dice) DESC) AS rank, "
         "median(dice) AS median_dice_loo, median(hausdorff_px) AS median_hausdorff_loo_px, "
         "median(mean_contour_distance_px) AS median_mcd_loo_px, count(*) AS images "
-        "FROM agreement WHERE reference = 'arclength_mean_loo' GROUP BY expert_id",
+        f"FROM agreement WHERE reference = '{Method.ARCLENGTH_MEAN_LOO}' GROUP BY expert_id",
     ),
 }
 # DuckDB's parser gives WITH, DESCRIBE, SUMMARIZE, SHOW, VALUES, FROM-first and the pragmas

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.consensus_stage import CURVE_METHODS, MASK_METHODS, ImageConsensus
+from pipeline.consensus.stage import ImageConsensus
 from pipeline.errors import writing
-from pipeline.masks import mask_png_bytes, rasterise
+from pipeline.masks.raster import mask_png_bytes, rasterise
+from pipeline.names import CURVE_METHODS, MASK_METHODS, Method, Rater
 from pipeline.parallel import map_images
 
-EXPERT = "expert"
-CONSENSUS_RATER = "consensus"
+EXPERT = Method.EXPERT
+CONSENSUS_RATER = Rater.CONSENSUS
 
 
 def mask_path(folder: str, image_id: str) -> str:

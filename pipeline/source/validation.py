@@ -21,13 +21,13 @@ from pipeline.constants import (
     USER_ID_LENGTH,
     USER_ID_PATTERN,
 )
-from pipeline.curve_checks import (
+from pipeline.source.curves import (
     CurveProblem,
     check_inside_image,
     parse_curve,
     self_intersection_reason,
 )
-from pipeline.image_files import (
+from pipeline.source.images import (
     ImageFacts,
     ImageName,
     ImageProblem,
@@ -36,7 +36,7 @@ from pipeline.image_files import (
     parse_image_name,
     unsafe_name_reason,
 )
-from pipeline.source import (
+from pipeline.source.reader import (
     RawSource,
     annotation_shape_problem,
     describe_value,

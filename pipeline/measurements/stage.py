@@ -6,10 +6,11 @@ import math
 
 import shapely
 
-from pipeline.consensus_stage import CURVE_METHODS, DEFAULT_METHOD, MASK_METHODS, ImageConsensus
+from pipeline.consensus.stage import ImageConsensus
 from pipeline.geometry import cavity
-from pipeline.mask_files import CONSENSUS_RATER, EXPERT
-from pipeline.measurements import ejection_fraction, measure_curve
+from pipeline.masks.files import CONSENSUS_RATER, EXPERT
+from pipeline.measurements.lv import ejection_fraction, measure_curve
+from pipeline.names import CURVE_METHODS, DEFAULT_METHOD, MASK_METHODS
 
 EF_OUTLIER_POINTS = 15.0
 

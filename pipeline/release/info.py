@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGES_DIR
 from pipeline.errors import ReleaseError
-from pipeline.licence import DatasetMetadata
+from pipeline.source.licence import DatasetMetadata
 
 # Use with fullmatch: ASCII digits only, nothing after the day (not even a newline).
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -8,7 +8,7 @@ the existing versions (for the changelog and the version rule) to publishing, so
 never see a half-published state or publish over each other. A new version must be higher
 than every existing one, so the versions below a release, and so its changelog, never change:
 an identical re-cut is always a no-op. Everything is built in a staging folder owned by its
-run (a lock file inside it); see `pipeline.publish` for the order in which it is published.
+run (a lock file inside it); see `pipeline.release.publish` for the order in which it is published.
 """
 
 from __future__ import annotations
@@ -19,19 +19,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline.bag import bag_info, make_bag
 from pipeline.checksums import tree_manifest
 from pipeline.constants import DATASET_SLUG
 from pipeline.errors import ReleaseError
 from pipeline.locks import exclusive_lock, is_held
-from pipeline.publish import (
+from pipeline.release.bag import bag_info, make_bag
+from pipeline.release.info import ReleaseInfo
+from pipeline.release.publish import (
     ReleaseOutcome,
     crash_point,
     publish,
     recheck_existing,
     remove_tree,
 )
-from pipeline.release_info import ReleaseInfo
 
 # ASCII digits only, the whole string (no trailing newline): `re.fullmatch` and [0-9].
 SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)", re.ASCII)

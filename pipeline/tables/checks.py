@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.checksums import sha256_file
-from pipeline.consensus_stage import METHODS, PUBLISHED
+from pipeline.names import CONSENSUS_METHODS, Method
 
 PUBLISHED_TOLERANCE_PX = 0.01
 # Mean curves may cut a corner of the experts' range by a hair; this much is not a failure.
@@ -22,14 +22,14 @@ def missing_consensus(images: pa.Table, consensus: pa.Table, notes: pa.Table) ->
     return [
         f"{image_id} / {method}"
         for image_id in images["image_id"].to_pylist()
-        for method in METHODS
+        for method in CONSENSUS_METHODS
         if (image_id, method) not in have
     ]
 
 
 def published_deviation(consensus: pa.Table) -> float | None:
     """The largest published_mean deviation from the source's file, None without a file."""
-    rows = consensus.filter(pc.equal(consensus["method"], PUBLISHED))
+    rows = consensus.filter(pc.equal(consensus["method"], Method.PUBLISHED_MEAN))
     return pc.max(rows["published_file_max_deviation_px"]).as_py()
 
 

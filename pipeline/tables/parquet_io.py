@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from pipeline.errors import writing
-from pipeline.schemas import TableSpec
+from pipeline.tables.schemas import TableSpec
 
 GEOPARQUET_VERSION = "1.1.0"
 

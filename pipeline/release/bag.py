@@ -11,7 +11,7 @@ import bagit
 
 from pipeline.checksums import sha256_file
 from pipeline.errors import writing
-from pipeline.release_info import ReleaseInfo
+from pipeline.release.info import ReleaseInfo
 
 ARCHIVE_MODE_FILE = 0o644
 ARCHIVE_MODE_DIR = 0o755
