@@ -1,7 +1,6 @@
 """The release: a versioned, immutable BagIt bag and archive of every table, mask and export."""
 
 import dagster as dg
-import pyarrow as pa
 
 from assets.errors import user_errors_as_failures
 from assets.resources import ReleasesRoot, SourceFolder, WorkFolder
@@ -10,6 +9,7 @@ from pipeline.release.info import ReleaseInfo, check_date, source_date
 from pipeline.release.payload import write_payload
 from pipeline.source.licence import check_licence, load_metadata
 from pipeline.tables.schemas import TABLES
+from pipeline.tables.table_files import TableFiles
 
 RELEASED_TABLES = sorted(TABLES)
 
@@ -24,7 +24,7 @@ class ReleaseConfig(dg.Config):
 @dg.asset(
     group_name="release",
     kinds={"parquet", "duckdb"},
-    ins={name: dg.AssetIn(name) for name in RELEASED_TABLES},
+    deps=RELEASED_TABLES,
     description="unitylv-multix/<version>/: a BagIt bag of the tables, masks, images and exports.",
 )
 def release_bag(
@@ -33,8 +33,8 @@ def release_bag(
     releases: ReleasesRoot,
     source: SourceFolder,
     work: WorkFolder,
-    **tables: pa.Table,
 ) -> str:
+    tables = TableFiles(work.root / "tables")
     with user_errors_as_failures():
         meta = load_metadata()
         check_licence(meta, source.root)

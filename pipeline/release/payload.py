@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,7 +26,7 @@ from pipeline.tables.schemas import TABLES
 
 def write_payload(
     folder: Path,
-    tables: dict[str, pa.Table],
+    tables: Mapping[str, pa.Table],
     info: ReleaseInfo,
     source_root: Path,
     work_dir: Path,
@@ -49,7 +50,7 @@ def write_payload(
 
 
 def write_tables(
-    data_dir: Path, tables: dict[str, pa.Table], meta: DatasetMetadata, version: str
+    data_dir: Path, tables: Mapping[str, pa.Table], meta: DatasetMetadata, version: str
 ) -> None:
     """`tables/<table>.parquet` for every table, stamped with licence and version."""
     stamp = meta.parquet_stamp(version)
