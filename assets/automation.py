@@ -1,19 +1,32 @@
-"""Jobs, the nightly schedule, and the sensor that re-derives when source or code change."""
+"""Jobs, the nightly schedule, and the sensor that re-derives when source or code change.
+
+Every job runs all study buckets in one run; inside it a bucket whose inputs are unchanged
+since its outputs were made is reused, so a run's cost follows what changed.
+"""
 
 import dagster as dg
 
 from assets.fingerprint import code_fingerprint, source_fingerprint
+from assets.partitions import ALL_BUCKETS
 from assets.resources import SourceFolder
 
 derive_job = dg.define_asset_job(
     "derive",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups("release"),
-    description="Validate the source and re-derive every table (no release).",
+    description="Validate the source and re-derive what changed (no release).",
+    tags=ALL_BUCKETS,
 )
 release_job = dg.define_asset_job(
     "release",
     selection=dg.AssetSelection.all(),
     description="Validate, derive and cut a release (config: ops.release_bag.config.version).",
+    tags=ALL_BUCKETS,
+)
+validate_job = dg.define_asset_job(
+    "validate",
+    selection=dg.AssetSelection.groups("source", "validated"),
+    description="Check the source and quarantine bad records (source tables, no derivations).",
+    tags=ALL_BUCKETS,
 )
 
 nightly_derive = dg.ScheduleDefinition(
@@ -22,7 +35,7 @@ nightly_derive = dg.ScheduleDefinition(
     cron_schedule="0 2 * * *",
     execution_timezone="Europe/London",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Re-derive everything every night at 02:00 London time.",
+    description="Re-derive what changed every night at 02:00 London time.",
 )
 
 
@@ -40,11 +53,4 @@ def source_or_code_changed(context: dg.SensorEvaluationContext, source: SourceFo
     if key == context.cursor:
         return dg.SkipReason("source and code unchanged")
     context.update_cursor(key)
-    return dg.RunRequest(run_key=key)
-
-
-validate_job = dg.define_asset_job(
-    "validate",
-    selection=dg.AssetSelection.groups("source", "validated"),
-    description="Check the source and quarantine bad records (no tables beyond rejects).",
-)
+    return dg.RunRequest(run_key=key, tags=ALL_BUCKETS)

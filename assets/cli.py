@@ -61,12 +61,14 @@ def synth(
 def validate(source: SourceOpt = DEFAULT_SOURCE, work: WorkOpt = DEFAULT_WORK) -> None:
     """Check the source and its licensing; list every quarantined record."""
     from assets.runner import run_job
+    from pipeline.buckets.layout import read_counts
+    from pipeline.tables.table_files import TableFiles
 
-    result = run_job("validate", source, DEFAULT_RELEASES, work)
-    validated = result.output_for_node("validated_source")
-    _print_rejects(validated.rejects)
-    err.print(validated.image_counts.line("images"), markup=False)
-    err.print(validated.curve_counts.line("curves"), markup=False)
+    run_job("validate", source, DEFAULT_RELEASES, work)
+    _print_rejects(TableFiles(work / "tables"))
+    counts = read_counts(work)
+    err.print(counts.images.line("images"), markup=False)
+    err.print(counts.curves.line("curves"), markup=False)
     print(work)
 
 
@@ -76,7 +78,7 @@ def derive(source: SourceOpt = DEFAULT_SOURCE, work: WorkOpt = DEFAULT_WORK) -> 
     from assets.runner import run_job
 
     result = run_job("derive", source, DEFAULT_RELEASES, work)
-    _print_counts(result)
+    _print_counts(result, work)
     print(work / "tables")
 
 
@@ -98,7 +100,7 @@ def release(
     if date:
         check_date(date)
     result = run_job("release", source, releases, work, version=version, date=date)
-    _print_counts(result)
+    _print_counts(result, work)
     metadata = result.asset_materializations_for_node("release_bag")[0].metadata
     digest = f"{archive_path(releases, version).name} sha256 {metadata['archive_sha256'].value}"
     notes = metadata["notes"].value
@@ -200,31 +202,35 @@ def _print_relation(relation, limit: int) -> None:
     out.print(table)
 
 
-def _print_counts(result) -> None:
-    from assets.runner import check_warnings
-    from pipeline.tables.schemas import TABLES
+def _print_counts(result, work: Path) -> None:
+    from assets.runner import check_warnings, materialized_tables
+    from pipeline.tables.table_files import TableFiles
 
     for warning in check_warnings(result):
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    tables = TableFiles(work / "tables")
     table = Table("table", "rows", show_edge=False)
-    for name in sorted(TABLES):
-        if name in {n.name for n in result.job_def.nodes}:
-            table.add_row(name, str(result.output_for_node(name).num_rows))
+    for name in materialized_tables(result):
+        table.add_row(name, str(tables.num_rows(name)))
     err.print(table)
 
 
-def _print_rejects(rejects) -> None:
-    if not rejects:
+SHOWN_REJECTS = 50
+
+
+def _print_rejects(tables) -> None:
+    total = tables.num_rows("rejects")
+    if not total:
         err.print("no rejected or flagged records")
         return
     table = Table("severity", "check", "file", "record", "message", show_edge=False)
-    for r in rejects[:50]:
-        table.add_row(
-            *(Text(str(v)) for v in (r.severity, r.check, r.source_file, r.record, r.message))
-        )
+    columns = ["severity", "check", "source_file", "record", "message"]
+    batch = next(tables.batches("rejects", columns, batch_size=SHOWN_REJECTS))
+    for row in batch.to_pylist():
+        table.add_row(*(Text(str(row[c])) for c in columns))
     err.print(table)
-    if len(rejects) > 50:
-        err.print(f"... and {len(rejects) - 50} more (see the rejects table)")
+    if total > SHOWN_REJECTS:
+        err.print(f"... and {total - SHOWN_REJECTS} more (see the rejects table)")
 
 
 def main() -> None:

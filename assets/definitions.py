@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets import (
-    agreement_assets,
-    consensus_assets,
-    measurement_assets,
-    release_assets,
-    source_assets,
-    table_assets,
-)
+from assets import bucket_assets, release_assets, source_assets, table_assets
 from assets.automation import (
     derive_job,
     nightly_derive,
@@ -32,21 +25,12 @@ from assets.resources import (
 )
 
 ASSETS = [
-    source_assets.raw_source,
-    table_assets.validated_source,
-    *table_assets.SOURCE_TABLE_ASSETS,
-    *consensus_assets.CONSENSUS_ASSETS,
-    agreement_assets.agreement_tables,
-    measurement_assets.measurements,
-    measurement_assets.study_measurements,
+    *source_assets.SOURCE_ASSETS,
+    *bucket_assets.BUCKET_ASSETS,
+    *table_assets.TABLE_ASSETS,
     release_assets.release_bag,
 ]
-CHECKS = [
-    source_assets.licence,
-    source_assets.annotation_schema,
-    source_assets.image_folder,
-    *DERIVED_CHECKS,
-]
+CHECKS = [*source_assets.SOURCE_CHECKS, *DERIVED_CHECKS]
 
 
 def build_definitions(
@@ -57,8 +41,9 @@ def build_definitions(
 ) -> dg.Definitions:
     """Definitions over a given source folder, releases root and work folder.
 
-    The in-process executor: every step is short and numpy-bound, and a subprocess per step
-    would cost 2-3 s of start-up each, more than most steps take.
+    The in-process executor: a run is a short chain of steps (scan, the buckets' records, the
+    buckets' derivations, assembly, release), each bucket step spreading its images over one
+    worker process per core; a subprocess per step would cost 2-3 s of start-up each.
     """
     return dg.Definitions(
         assets=ASSETS,

@@ -1,13 +1,16 @@
-"""Asset checks of the consensus, masks and agreement tables."""
+"""Asset checks of the consensus, masks and agreement tables (read from their files, by column)."""
 
 import dagster as dg
-import pyarrow as pa
 
-from assets.consensus_assets import consensus, masks
 from assets.resources import WorkFolder
 from pipeline.tables import checks as rules
+from pipeline.tables.table_files import TableFiles
 
 SHOWN = 10
+
+
+def _tables(work: WorkFolder) -> TableFiles:
+    return TableFiles(work.root / "tables")
 
 
 def _result(
@@ -23,21 +26,27 @@ def _result(
 
 
 @dg.asset_check(
-    asset=consensus,
-    additional_ins={
-        "images": dg.AssetIn("images"),
-        "consensus_notes": dg.AssetIn("consensus_notes"),
-    },
+    asset="consensus",
+    additional_deps=["images", "consensus_notes"],
     description="Every accepted image has every consensus method, or a note saying why not.",
 )
-def consensus_complete(consensus: pa.Table, images: pa.Table, consensus_notes: pa.Table):
-    return _result(rules.missing_consensus(images, consensus, consensus_notes), "complete")
+def consensus_complete(work: WorkFolder):
+    t = _tables(work)
+    return _result(
+        rules.missing_consensus(
+            t.columns("images", ["image_id"]),
+            t.columns("consensus", ["image_id", "method"]),
+            t.columns("consensus_notes", ["image_id", "method"]),
+        ),
+        "complete",
+    )
 
 
 @dg.asset_check(
-    asset=consensus, description="published_mean reproduces the source's consensus file."
+    asset="consensus", description="published_mean reproduces the source's consensus file."
 )
-def published_matches_file(consensus: pa.Table):
+def published_matches_file(work: WorkFolder):
+    consensus = _tables(work).columns("consensus", ["method", "published_file_max_deviation_px"])
     deviation = rules.published_deviation(consensus)
     if deviation is None:
         return dg.AssetCheckResult(passed=True, description="no consensus file in the source")
@@ -50,29 +59,35 @@ def published_matches_file(consensus: pa.Table):
 
 
 @dg.asset_check(
-    asset=consensus,
-    additional_ins={"contours": dg.AssetIn("contours")},
+    asset="consensus",
+    additional_deps=["contours"],
     description="Each consensus area lies within the range of its experts' areas.",
 )
-def consensus_area_within_experts(consensus: pa.Table, contours: pa.Table):
-    failures = rules.areas_outside_expert_range(consensus, contours)
+def consensus_area_within_experts(work: WorkFolder):
+    t = _tables(work)
+    failures = rules.areas_outside_expert_range(
+        t.columns("consensus", ["image_id", "method", "left_out_expert_id", "area_px"]),
+        t.columns("contours", ["image_id", "area_px"]),
+    )
     return _result(failures, "all within range", severity=dg.AssetCheckSeverity.WARN)
 
 
-@dg.asset_check(asset=masks, description="Every mask file exists and matches its sha256.")
-def mask_files_intact(masks: pa.Table, work: WorkFolder):
+@dg.asset_check(asset="masks", description="Every mask file exists and matches its sha256.")
+def mask_files_intact(work: WorkFolder):
+    masks = _tables(work).columns("masks", ["path", "sha256"])
     return _result(rules.broken_mask_files(masks, work.root), f"{masks.num_rows} files intact")
 
 
 @dg.asset_check(asset="agreement", description="Dice and IoU lie in [0, 1].")
-def agreement_scores_in_range(agreement: pa.Table):
-    bad = rules.scores_outside_unit_interval(agreement)
+def agreement_scores_in_range(work: WorkFolder):
+    bad = rules.scores_outside_unit_interval(_tables(work).columns("agreement", ["dice", "iou"]))
     return _result([f"{bad} rows out of [0, 1]"] if bad else [], "all in [0, 1]")
 
 
 @dg.asset_check(asset="pairwise_agreement", description="Dice and IoU lie in [0, 1].")
-def pairwise_scores_in_range(pairwise_agreement: pa.Table):
-    bad = rules.scores_outside_unit_interval(pairwise_agreement)
+def pairwise_scores_in_range(work: WorkFolder):
+    table = _tables(work).columns("pairwise_agreement", ["dice", "iou"])
+    bad = rules.scores_outside_unit_interval(table)
     return _result([f"{bad} rows out of [0, 1]"] if bad else [], "all in [0, 1]")
 
 

@@ -55,6 +55,14 @@ def first_failure(result: dg.ExecuteInProcessResult) -> str | None:
     return None if result.success else "the run did not succeed"
 
 
+def materialized_tables(result: dg.ExecuteInProcessResult) -> list[str]:
+    """The whole-dataset tables the run materialised, by name."""
+    from pipeline.tables.schemas import TABLES
+
+    keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    return sorted(name for name in TABLES if name in keys)
+
+
 def check_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
     """Non-blocking checks that did not pass: reported, but the run stands."""
     return [

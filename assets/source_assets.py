@@ -1,30 +1,52 @@
-"""The source as published, and the blocking checks that stop a run on bad input."""
+"""The source scanned into study buckets, and the blocking checks that stop a run on bad input."""
 
 import dagster as dg
+import pyarrow as pa
 
 from assets.errors import user_errors_as_failures
-from assets.resources import SourceFolder
+from assets.metadata import table_metadata
+from assets.resources import SourceFolder, WorkFolder
+from pipeline.buckets import layout
+from pipeline.buckets.assemble import write_part
+from pipeline.buckets.interim_scan import SourceScan, scan_source
 from pipeline.source.licence import licence_problems, load_metadata
-from pipeline.source.reader import RawSource, annotation_shape_problem, read_source
-from pipeline.source.validation import image_folder_problem
+from pipeline.tables import schemas
+from pipeline.tables.parquet_io import table_from_rows
+from pipeline.tables.table_files import TableFiles
+
+SHARDS_DIR = "shards"
 
 
-@dg.asset(group_name="source", kinds={"json", "png"}, description="The parsed source files.")
-def raw_source(context: dg.AssetExecutionContext, source: SourceFolder) -> RawSource:
+@dg.asset(
+    group_name="source",
+    kinds={"json", "png"},
+    description="One pass over the source: its records split into study buckets, fingerprinted.",
+)
+def source_scan(
+    context: dg.AssetExecutionContext, source: SourceFolder, work: WorkFolder
+) -> SourceScan:
     with user_errors_as_failures():
-        raw = read_source(source.root)
-    n_images = len(raw.annotations) if isinstance(raw.annotations, list) else 0
+        scan = scan_source(source.root, work.root / SHARDS_DIR)
+        # Records that belong to no bucket (unsafe or unparsable names, stray files).
+        rows = [r.__dict__ for r in scan.rejects]
+        write_part(
+            table_from_rows(rows, schemas.REJECTS),
+            schemas.REJECTS,
+            layout.part_path(work.root, "rejects", layout.SOURCE_PART),
+        )
+        layout.write_counts(work.root, layout.SOURCE_PART, scan.counts)
     context.add_output_metadata(
         {
             "source": str(source.root),
-            "annotated_images": n_images,
-            "consensus_file": raw.consensus is not None,
+            "annotated_images": scan.annotated_images,
+            "consensus_file": scan.consensus_file,
+            "buckets": len(scan.fingerprints),
         }
     )
-    return raw
+    return scan
 
 
-@dg.asset_check(asset=raw_source, blocking=True, description="Licensing metadata is complete.")
+@dg.asset_check(asset=source_scan, blocking=True, description="Licensing metadata is complete.")
 def licence(source: SourceFolder) -> dg.AssetCheckResult:
     """The reviewed metadata is complete, ShareAlike holds, and a source licence file agrees."""
     problems = licence_problems(load_metadata(), source.root)
@@ -35,20 +57,37 @@ def licence(source: SourceFolder) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
-    asset=raw_source, blocking=True, description="Annotations have the published shape."
-)
-def annotation_schema(raw_source: RawSource) -> dg.AssetCheckResult:
-    problem = annotation_shape_problem(raw_source)
-    return dg.AssetCheckResult(
-        passed=problem is None,
-        description=problem.one_line() if problem else "top level is {image: {userId: curve}}",
-    )
-
-
-@dg.asset_check(asset=raw_source, blocking=True, description="Images/ holds the annotated frames.")
-def image_folder(raw_source: RawSource) -> dg.AssetCheckResult:
-    problem = image_folder_problem(raw_source)
+@dg.asset_check(asset=source_scan, blocking=True, description="Images/ holds the annotated frames.")
+def image_folder(source_scan: SourceScan) -> dg.AssetCheckResult:
+    problem = source_scan.image_folder_problem
     return dg.AssetCheckResult(
         passed=problem is None, description=problem or "Images/ holds annotated PNG frames"
     )
+
+
+@dg.asset(
+    group_name="validated",
+    kinds={"parquet"},
+    deps=["contours"],
+    description="One row per expert: ids numbered over the whole source, accepted curves.",
+)
+def experts(
+    context: dg.AssetExecutionContext, source_scan: SourceScan, work: WorkFolder
+) -> pa.Table:
+    contours = TableFiles(work.root / "tables").columns("contours", ["expert_id"])
+    counts = contours.group_by("expert_id").aggregate([("expert_id", "count")])
+    n_curves = dict(
+        zip(counts["expert_id"].to_pylist(), counts["expert_id_count"].to_pylist(), strict=True)
+    )
+    rows = [
+        {"expert_id": e, "user_id": u, "n_curves": n_curves[e]}
+        for u, e in source_scan.expert_ids.items()
+        if n_curves.get(e)
+    ]
+    table = table_from_rows(rows, schemas.EXPERTS)
+    context.add_output_metadata(table_metadata(table, schemas.EXPERTS))
+    return table
+
+
+SOURCE_ASSETS = [source_scan, experts]
+SOURCE_CHECKS = [licence, image_folder]

@@ -1,62 +1,68 @@
-"""Validated source and the first tables derived from it."""
-
-from collections.abc import Callable
+"""The whole-dataset tables, assembled from the buckets' files: what a release ships."""
 
 import dagster as dg
-import pyarrow as pa
 
-from assets.metadata import table_metadata
-from pipeline.source.reader import RawSource
-from pipeline.source.validation import ValidatedSource, validate_raw
-from pipeline.tables import schemas
-from pipeline.tables import source_tables as tables
+from assets.bucket_assets import bucket_key
+from assets.io_manager import UNRELEASED
+from assets.metadata import column_schema
+from assets.resources import WorkFolder
+from pipeline.buckets import layout
+from pipeline.buckets.assemble import assemble_table
+from pipeline.buckets.derive import DERIVED_TABLES
+from pipeline.buckets.records import RECORD_TABLES
+from pipeline.source.licence import load_metadata
+from pipeline.tables.schemas import TABLES
+
+TABLES_DIR = "tables"
 
 
-@dg.asset(
-    group_name="validated",
-    kinds={"python"},
-    description="Every record accepted or quarantined; accepted + rejected = total.",
+def _specs(tables: tuple[str, ...], group: str) -> list[dg.AssetSpec]:
+    return [
+        dg.AssetSpec(
+            t,
+            group_name=group,
+            kinds={"parquet"},
+            deps=[bucket_key(t)],
+            description=f"One row per {TABLES[t].grain}.",
+        )
+        for t in tables
+    ]
+
+
+def _assemble(context: dg.AssetExecutionContext, work: WorkFolder, tables: tuple[str, ...]):
+    stamp = load_metadata().parquet_stamp(UNRELEASED)
+    for name in tables:
+        spec = TABLES[name]
+        rows = assemble_table(
+            spec,
+            layout.table_parts(work.root, name),
+            work.root / TABLES_DIR / f"{name}.parquet",
+            stamp,
+            layout.spill_dir(work.root),
+        )
+        context.log.info(f"{name}: {rows} rows")
+        yield dg.MaterializeResult(
+            asset_key=name,
+            metadata={"dagster/row_count": rows, "dagster/column_schema": column_schema(spec)},
+        )
+
+
+@dg.multi_asset(
+    specs=_specs(RECORD_TABLES, "validated"),
+    can_subset=False,
+    description="The validated source tables, every bucket's rows in one sorted file each.",
 )
-def validated_source(context: dg.AssetExecutionContext, raw_source: RawSource) -> ValidatedSource:
-    validated = validate_raw(raw_source)
-    errors = sum(r.severity == "error" for r in validated.rejects)
-    context.log.info(validated.image_counts.line("images"))
-    context.log.info(validated.curve_counts.line("curves"))
-    context.add_output_metadata(
-        {
-            "images_accepted": validated.image_counts.accepted,
-            "images_rejected": validated.image_counts.rejected,
-            "curves_accepted": validated.curve_counts.accepted,
-            "curves_rejected": validated.curve_counts.rejected,
-            "rejects_errors": errors,
-            "rejects_warnings": len(validated.rejects) - errors,
-        }
-    )
-    return validated
+def source_tables(context: dg.AssetExecutionContext, work: WorkFolder):
+    yield from _assemble(context, work, RECORD_TABLES)
 
 
-def _validated_table(
-    spec: schemas.TableSpec, build: Callable[[ValidatedSource], pa.Table], group: str
-) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=spec.name,
-        group_name=group,
-        kinds={"parquet"},
-        description=f"One row per {spec.grain}.",
-    )
-    def _table(context: dg.AssetExecutionContext, validated_source: ValidatedSource) -> pa.Table:
-        table = build(validated_source)
-        context.add_output_metadata(table_metadata(table, spec))
-        return table
-
-    return _table
+@dg.multi_asset(
+    specs=_specs(DERIVED_TABLES, "derived"),
+    can_subset=False,
+    description="The derived tables, every bucket's rows in one sorted file each.",
+)
+def derived_tables(context: dg.AssetExecutionContext, work: WorkFolder):
+    yield from _assemble(context, work, DERIVED_TABLES)
 
 
-rejects = _validated_table(schemas.REJECTS, tables.rejects_table, "validated")
-images = _validated_table(schemas.IMAGES, tables.images_table, "derived")
-studies = _validated_table(schemas.STUDIES, tables.studies_table, "derived")
-experts = _validated_table(schemas.EXPERTS, tables.experts_table, "derived")
-points = _validated_table(schemas.POINTS, tables.points_table, "derived")
-contours = _validated_table(schemas.CONTOURS, tables.contours_table, "derived")
-
-SOURCE_TABLE_ASSETS = [rejects, images, studies, experts, points, contours]
+TABLE_ASSETS = [source_tables, derived_tables]

@@ -6,7 +6,9 @@ import pytest
 from assets.automation import source_or_code_changed
 from assets.definitions import ASSETS, CHECKS, build_definitions, defs
 from assets.definitions import resources as definition_resources
+from assets.partitions import ALL_BUCKETS
 from assets.resources import SourceFolder
+from pipeline.buckets.layout import BUCKETS
 from pipeline.tables.schemas import TABLES
 
 
@@ -31,10 +33,17 @@ def test_materialize_whole_graph(small_source, tmp_path):
             resources=resources(small_source, tmp_path),
             instance=instance,
             run_config=release_config("0.1.0"),
+            tags=ALL_BUCKETS,
         )
         assert result.success
         materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-        assert materialized >= set(TABLES) | {"raw_source", "validated_source", "release_bag"}
+        assert materialized >= set(TABLES) | {"source_scan", "release_bag"}
+        buckets = [
+            e.partition
+            for e in result.get_asset_materialization_events()
+            if e.asset_key == dg.AssetKey(["buckets", "points"])
+        ]
+        assert sorted(buckets) == list(BUCKETS)
         assert all(e.passed for e in result.get_asset_check_evaluations())
         contours = instance.get_latest_materialization_event(dg.AssetKey("contours"))
         assert contours.asset_materialization.metadata["dagster/row_count"].value == 12 * 11
@@ -50,12 +59,13 @@ def test_failed_licence_check_blocks_downstream(source_copy, tmp_path):
             instance=instance,
             run_config=release_config("0.1.0"),
             raise_on_error=False,
+            tags=ALL_BUCKETS,
         )
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     assert [e.check_name for e in failed] == ["licence"]
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
-    assert materialized == {"raw_source"}
+    assert materialized == {"source_scan"}
     assert not (tmp_path / "releases/unitylv-multix/0.1.0").exists()
 
 

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.buckets import layout
+from pipeline.buckets.layout import read_counts
 from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGES_DIR
 from pipeline.errors import ReleaseError, SourceError
 from pipeline.exports.nnunet import write_grayscale
@@ -385,11 +387,11 @@ def hostile_release(small_source, tmp_path_factory):
     rows = duckdb.sql(
         f"SELECT record, \"check\", severity, message FROM read_parquet('{rejects}')"
     ).fetchall()
-    return result, rows, expected
+    return result, rows, expected, base / "work"
 
 
 def test_hostile_release_rejects_each_fault_once(hostile_release):
-    result, rows, expected = hostile_release
+    result, rows, expected, _ = hostile_release
     assert result.success
     errors = [(record, check) for record, check, severity, _ in rows if severity == "error"]
     assert sorted(errors) == sorted(expected.items())
@@ -397,11 +399,13 @@ def test_hostile_release_rejects_each_fault_once(hostile_release):
 
 
 def test_hostile_release_counts_add_up(hostile_release):
-    result, _, _ = hostile_release
-    validated_source = result.output_for_node("validated_source")
-    images, curves = validated_source.image_counts, validated_source.curve_counts
+    result, _, _, work = hostile_release
+    assert result.success
+    counts = read_counts(work)
+    images, curves = counts.images, counts.curves
     assert images.accepted + images.rejected == images.total
     assert curves.accepted + curves.rejected == curves.total
     assert (images.accepted, images.rejected, images.total) == (10, 2, 12)
     assert (curves.accepted, curves.rejected, curves.total) == (12 * 11 - 3 - 22, 25, 12 * 11)
-    assert len(validated_source.consensus) == 10
+    published = [layout.read_published(work, bucket) for bucket in layout.BUCKETS]
+    assert sum(len(curves) for curves in published) == 10

@@ -30,10 +30,12 @@ def _row(dice: float, iou: float, boundary: SampledBoundary, other: SampledBound
     }
 
 
-def image_agreement(result: ImageConsensus) -> tuple[list[dict], list[dict]]:
+def image_agreement(
+    result: ImageConsensus, expert_masks: np.ndarray | None = None
+) -> tuple[list[dict], list[dict]]:
     """(agreement rows, pairwise rows) of one image: masks compared in the image's crop."""
     image, crop = result.image, result.crop
-    masks = expert_crop_masks(image, crop)
+    masks = expert_crop_masks(image, crop) if expert_masks is None else expert_masks
     boundaries = [SampledBoundary(c) for c in image.curves]
     references = _references(result)
     agreement = []

@@ -36,9 +36,15 @@ def expert_crop_masks(image: ImageCurves, crop: Crop) -> np.ndarray:
 
 
 def image_consensus(
-    image: ImageCurves, published_file_curve: np.ndarray | None = None
+    image: ImageCurves,
+    published_file_curve: np.ndarray | None = None,
+    expert_masks: np.ndarray | None = None,
 ) -> ImageConsensus:
-    """Every consensus method of one image; a method that cannot be made leaves a note."""
+    """Every consensus method of one image; a method that cannot be made leaves a note.
+
+    `expert_masks` are the experts' crop masks when the caller has them already
+    (`expert_crop_masks`): each curve is rasterised once per run.
+    """
     result = ImageConsensus(image=image, crop=image.crop)
     _published(result, published_file_curve)
     result.curves[Method.ARCLENGTH_MEAN] = arclength_mean(image.curves)
@@ -47,7 +53,7 @@ def image_consensus(
         result.leave_one_out = dict(zip(image.expert_ids, loo, strict=True))
     else:
         result.notes.append((Method.ARCLENGTH_MEAN_LOO, "warning", "needs at least two experts"))
-    masks = expert_crop_masks(image, result.crop)
+    masks = expert_crop_masks(image, result.crop) if expert_masks is None else expert_masks
     frame_pixels = image.width * image.height
     staple_result = staple(masks, frame_pixels=frame_pixels)
     result.staple_sensitivity = staple_result.sensitivity

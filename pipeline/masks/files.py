@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.consensus.stage import ImageConsensus
+from pipeline.consensus.stage import ImageConsensus, expert_crop_masks
 from pipeline.errors import writing
 from pipeline.masks.raster import mask_png_bytes, rasterise
 from pipeline.names import CURVE_METHODS, MASK_METHODS, Method, Rater
@@ -23,12 +23,16 @@ def mask_path(folder: str, image_id: str) -> str:
     return f"masks/{folder}/{image_id}.png"
 
 
-def _image_masks(result: ImageConsensus) -> list[tuple[str, str, str, np.ndarray]]:
+def _image_masks(
+    result: ImageConsensus, expert_masks: np.ndarray | None = None
+) -> list[tuple[str, str, str, np.ndarray]]:
     """(rater, method, folder, crop mask) of every expert and consensus mask of one image."""
     crop, image = result.crop, result.image
+    if expert_masks is None:
+        expert_masks = expert_crop_masks(image, crop)
     masks = [
-        (expert_id, EXPERT, expert_id, rasterise(c - crop.offset, crop.width, crop.height))
-        for expert_id, c in zip(image.expert_ids, image.curves, strict=True)
+        (expert_id, EXPERT, expert_id, mask)
+        for expert_id, mask in zip(image.expert_ids, expert_masks, strict=True)
     ]
     for method in CURVE_METHODS:
         if method in result.curves:
@@ -42,10 +46,12 @@ def _image_masks(result: ImageConsensus) -> list[tuple[str, str, str, np.ndarray
     return masks
 
 
-def write_image_masks(result: ImageConsensus, data_dir: Path) -> list[dict]:
+def write_image_masks(
+    result: ImageConsensus, data_dir: Path, expert_masks: np.ndarray | None = None
+) -> list[dict]:
     """Write one image's masks below `data_dir`; rows of the `masks` table."""
     image, rows = result.image, []
-    for rater, method, folder, crop_mask in _image_masks(result):
+    for rater, method, folder, crop_mask in _image_masks(result, expert_masks):
         png = mask_png_bytes(result.crop.paste(crop_mask, image.width, image.height))
         relative = mask_path(folder, image.image_id)
         target = data_dir / relative

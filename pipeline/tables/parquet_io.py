@@ -15,6 +15,9 @@ from pipeline.errors import writing
 from pipeline.tables.schemas import TableSpec
 
 GEOPARQUET_VERSION = "1.1.0"
+PARQUET_COMPRESSION = "zstd"
+ROW_GROUP_ROWS = 1_000_000
+GEOMETRY_TYPE_NAMES = {3: "Polygon", 6: "MultiPolygon", 1: "LineString", 0: "Point"}
 
 
 def conform(table: pa.Table, spec: TableSpec) -> pa.Table:
@@ -34,11 +37,10 @@ def geo_metadata(table: pa.Table, column: str) -> dict:
     """GeoParquet 1.1 `geo` metadata for a WKB column in pixel space (crs explicitly null)."""
     geoms = shapely.from_wkb(table.column(column).to_numpy(zero_copy_only=False))
     types = sorted({t for t in shapely.get_type_id(geoms).tolist()})
-    names = {3: "Polygon", 6: "MultiPolygon", 1: "LineString", 0: "Point"}
     bbox = [float(v) for v in shapely.total_bounds(geoms)] if len(geoms) else []
     column_meta = {
         "encoding": "WKB",
-        "geometry_types": [names.get(t, "Geometry") for t in types],
+        "geometry_types": [GEOMETRY_TYPE_NAMES.get(t, "Geometry") for t in types],
         "crs": None,
         "edges": "planar",
     }
@@ -62,7 +64,9 @@ def write_table(table: pa.Table, spec: TableSpec, path: Path, stamp: dict[str, s
     partial = path.with_name(path.name + ".partial")
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, partial, compression="zstd", row_group_size=1_000_000)
+        pq.write_table(
+            table, partial, compression=PARQUET_COMPRESSION, row_group_size=ROW_GROUP_ROWS
+        )
         os.replace(partial, path)
     return path
 

@@ -14,7 +14,12 @@ from pipeline.tables.parquet_io import conform, table_from_rows
 
 def expert_ids(curves: list[AcceptedCurve]) -> dict[str, str]:
     """Stable short ids: source userIds sorted, numbered E01, E02, ..."""
-    users = sorted({c.user_id for c in curves})
+    return number_experts({c.user_id for c in curves})
+
+
+def number_experts(user_ids: set[str]) -> dict[str, str]:
+    """userId -> E01, E02, ... in sorted userId order."""
+    users = sorted(user_ids)
     width = max(2, len(str(len(users))))
     return {u: f"E{i:0{width}d}" for i, u in enumerate(users, start=1)}
 
@@ -60,9 +65,13 @@ def experts_table(source: ValidatedSource) -> pa.Table:
     return table_from_rows(rows, schemas.EXPERTS)
 
 
-def points_table(source: ValidatedSource) -> pa.Table:
-    """Every accepted source point, in source order within each curve."""
-    ids = expert_ids(source.curves)
+def points_table(source: ValidatedSource, ids: dict[str, str] | None = None) -> pa.Table:
+    """Every accepted source point, in source order within each curve.
+
+    `ids` maps userIds to expert ids when they were numbered over more than this source (a
+    bucket's records use the whole source's numbering).
+    """
+    ids = ids or expert_ids(source.curves)
     lengths = np.array([len(c.xy) for c in source.curves], dtype=np.int64)
     xy = np.concatenate([c.xy for c in source.curves]) if len(lengths) else np.zeros((0, 2))
     curve_of_point = pa.array(np.repeat(np.arange(len(lengths)), lengths))
@@ -79,7 +88,7 @@ def points_table(source: ValidatedSource) -> pa.Table:
     return conform(pa.table(columns), schemas.POINTS)
 
 
-def contours_table(source: ValidatedSource) -> pa.Table:
+def contours_table(source: ValidatedSource, ids: dict[str, str] | None = None) -> pa.Table:
     """One row per accepted expert curve with its cavity and its measures.
 
     is_valid says whether the curve as traced closes to a simple polygon; geometry, area_px and
@@ -87,7 +96,7 @@ def contours_table(source: ValidatedSource) -> pa.Table:
     a simple curve that is the traced polygon itself; for one that crosses itself it is the
     even-odd region, a valid Polygon or MultiPolygon, so ST_Area(geometry) = area_px throughout.
     """
-    ids = expert_ids(source.curves)
+    ids = ids or expert_ids(source.curves)
     traced = np.array([traced_polygon(c.xy) for c in source.curves], dtype=object)
     is_valid = shapely.is_valid(traced)
     cavities = traced.copy()

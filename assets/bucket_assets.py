@@ -1,0 +1,141 @@
+"""Per-bucket work, partitioned by study bucket: record validation, then every derivation.
+
+Each asset is one step over the run's buckets (a single-run backfill), so a full run costs
+one step per stage, and a bucket whose inputs have not changed since its outputs were made
+(same source records and images, same code, same calibration) is reused, not derived again.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+
+from assets.errors import user_errors_as_failures
+from assets.fingerprint import code_fingerprint
+from assets.partitions import ONE_RUN, STUDY_BUCKETS
+from assets.resources import CalibrationFile, SourceFolder, WorkFolder
+from pipeline.buckets import layout
+from pipeline.buckets.assemble import write_part
+from pipeline.buckets.derive import DERIVED_TABLES, derive_bucket
+from pipeline.buckets.interim_scan import SourceScan, validate_bucket
+from pipeline.buckets.records import RECORD_TABLES, bucket_counts, bucket_record_tables
+from pipeline.checksums import sha256_file
+from pipeline.measurements.calibration import read_calibration
+from pipeline.parallel import image_pool
+from pipeline.tables.schemas import TABLES
+
+RECORDS, DERIVED = "records", "derived"
+
+
+def bucket_key(table: str) -> dg.AssetKey:
+    """The partitioned asset of a table: buckets/<table>."""
+    return dg.AssetKey([layout.BUCKETS_DIR, table])
+
+
+def _specs(tables: tuple[str, ...], group: str, deps: list) -> list[dg.AssetSpec]:
+    return [
+        dg.AssetSpec(
+            bucket_key(t),
+            group_name=group,
+            kinds={"parquet"},
+            deps=deps,
+            partitions_def=STUDY_BUCKETS,
+            description=f"{TABLES[t].grain} rows of one study bucket",
+        )
+        for t in tables
+    ]
+
+
+def _results(tables: tuple[str, ...], derived: list[str], reused: list[str]):
+    for table in tables:
+        yield dg.MaterializeResult(
+            asset_key=bucket_key(table),
+            metadata={"buckets_derived": len(derived), "buckets_reused": len(reused)},
+        )
+
+
+@dg.multi_asset(
+    specs=_specs(RECORD_TABLES, "validated", ["source_scan"]),
+    ins={"source_scan": dg.AssetIn("source_scan")},
+    partitions_def=STUDY_BUCKETS,
+    backfill_policy=ONE_RUN,
+    can_subset=False,
+    description="Each bucket's records validated: images, studies, points, contours, rejects.",
+)
+def bucket_records(
+    context: dg.AssetExecutionContext,
+    source: SourceFolder,
+    work: WorkFolder,
+    source_scan: SourceScan,
+):
+    scan = source_scan
+    code = code_fingerprint()
+    derived, reused = [], []
+    for bucket in context.partition_keys:
+        digest = layout.fingerprint(scan.bucket_fingerprint(bucket), code)
+        outputs = [layout.part_path(work.root, t, bucket) for t in RECORD_TABLES]
+        if layout.is_current(work.root, RECORDS, bucket, digest, outputs):
+            reused.append(bucket)
+            continue
+        layout.forget(work.root, RECORDS, bucket)
+        with user_errors_as_failures():
+            validated = validate_bucket(source.root, work.root / "shards", bucket, scan.expert_ids)
+            for name, table in bucket_record_tables(validated, scan.expert_ids).items():
+                write_part(table, TABLES[name], layout.part_path(work.root, name, bucket))
+            layout.write_published(work.root, bucket, validated.consensus)
+            layout.write_counts(work.root, bucket, bucket_counts(validated))
+        layout.mark_current(work.root, RECORDS, bucket, digest)
+        derived.append(bucket)
+    context.log.info(f"buckets validated: {len(derived)}, reused: {len(reused)}")
+    yield from _results(RECORD_TABLES, derived, reused)
+
+
+@dg.multi_asset(
+    specs=_specs(DERIVED_TABLES, "derived", [bucket_key("images"), bucket_key("points")]),
+    partitions_def=STUDY_BUCKETS,
+    backfill_policy=ONE_RUN,
+    can_subset=False,
+    description="Each bucket's consensus, masks, agreement and measurements, image by image.",
+)
+def bucket_derivations(
+    context: dg.AssetExecutionContext, work: WorkFolder, calibration: CalibrationFile
+):
+    with user_errors_as_failures():
+        spacing = read_calibration(Path(calibration.path)) if calibration.path else {}
+    calibration_digest = sha256_file(Path(calibration.path)) if calibration.path else ""
+    code = code_fingerprint()
+    derived, reused = [], []
+    images_parts = [layout.part_path(work.root, "images", b) for b in context.partition_keys]
+    n_images = sum(pq.ParquetFile(p).metadata.num_rows for p in images_parts if p.is_file())
+    with image_pool(expected_items=n_images) as pool:
+        for bucket in context.partition_keys:
+            inputs = [layout.part_path(work.root, t, bucket) for t in ("images", "points")]
+            published = layout.part_path(work.root, "published", bucket)
+            digest = layout.fingerprint(
+                *(sha256_file(p) for p in [*inputs, published] if p.is_file()),
+                code,
+                calibration_digest,
+            )
+            outputs = [layout.part_path(work.root, t, bucket) for t in DERIVED_TABLES]
+            if layout.is_current(work.root, DERIVED, bucket, digest, outputs):
+                reused.append(bucket)
+                continue
+            layout.forget(work.root, DERIVED, bucket)
+            images, points = (pq.read_table(p) for p in inputs)
+            tables = derive_bucket(
+                images,
+                points,
+                layout.read_published(work.root, bucket),
+                spacing,
+                work.root,
+                pool,
+            )
+            for name, table in tables.items():
+                write_part(table, TABLES[name], layout.part_path(work.root, name, bucket))
+            layout.mark_current(work.root, DERIVED, bucket, digest)
+            derived.append(bucket)
+    context.log.info(f"buckets derived: {len(derived)}, reused: {len(reused)}")
+    yield from _results(DERIVED_TABLES, derived, reused)
+
+
+BUCKET_ASSETS = [bucket_records, bucket_derivations]

@@ -1,0 +1,1 @@
+"""Per-bucket work: studies grouped by the first hex digit of their hash, derived apart."""
