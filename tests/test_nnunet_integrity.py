@@ -206,3 +206,41 @@ def test_float_images_with_nan_or_inf_are_caught(tmp_path, value, expected):
     pixels[1, 2] = value
     Image.fromarray(pixels).save(tmp_path / "imagesTr" / "case_0000.tif")
     assert any(expected in p for p in nnunet_integrity_problems(tmp_path))
+
+
+# Breakages nnU-Net's own check refuses too (the rest of BREAKAGES are stricter rules of ours,
+# or problems nnU-Net only warns about or meets later, in training).
+NNUNET_REFUSES = [
+    "no dataset.json",
+    "no labelsTr folder",
+    "a required key",
+    "labels not consecutive",
+    "wrong numTraining",
+    "a missing label",
+    "a label with value 2",
+    "a label of another size",
+]
+
+
+@pytest.fixture
+def verify_dataset_integrity():
+    """nnU-Net v2's own check (skipped where nnunetv2 is not installed, as in CI)."""
+    pytest.importorskip("nnunetv2")
+    from nnunetv2.experiment_planning.verify_dataset_integrity import verify_dataset_integrity
+
+    return verify_dataset_integrity
+
+
+def test_nnunetv2_accepts_the_export(verify_dataset_integrity, dataset_dir):
+    verify_dataset_integrity(str(dataset_dir), num_processes=1)  # raises on any problem
+
+
+@pytest.mark.parametrize("breakage", NNUNET_REFUSES)
+def test_nnunetv2_refuses_what_our_rules_refuse(
+    verify_dataset_integrity, dataset_dir, tmp_path, breakage
+):
+    broken = Path(shutil.copytree(dataset_dir, tmp_path / "broken"))
+    BREAKAGES[breakage][0](broken)
+    assert nnunet_integrity_problems(broken)
+    with pytest.raises((AssertionError, FileNotFoundError, RuntimeError)):
+        verify_dataset_integrity(str(broken), num_processes=1)
