@@ -388,6 +388,7 @@ def hostile_release(small_source, tmp_path_factory):
     return result, rows, expected
 
 
+@pytest.mark.slow
 def test_hostile_release_rejects_each_fault_once(hostile_release):
     result, rows, expected = hostile_release
     assert result.success
@@ -396,6 +397,7 @@ def test_hostile_release_rejects_each_fault_once(hostile_release):
     assert all(len(message) <= 300 for *_, message in rows)
 
 
+@pytest.mark.slow
 def test_hostile_release_counts_add_up(hostile_release):
     result, _, _ = hostile_release
     validated_source = result.output_for_node("validated_source")

@@ -10,19 +10,20 @@ from PIL import Image
 
 from pipeline.exports.nnunet import nnunet_integrity_problems
 from pipeline.release.info import NNUNET_DATASET_NAME
-from tests.export_payload import make_payload
 
 
 @pytest.fixture(scope="module")
-def dataset_dir(tmp_path_factory) -> Path:
-    data, _ = make_payload(tmp_path_factory.mktemp("nnunet"))
-    return data / "nnunet" / NNUNET_DATASET_NAME
+def dataset_dir(export_payload) -> Path:
+    """The exported dataset of the session's export payload; tests copy it to break it."""
+    return export_payload[0] / "nnunet" / NNUNET_DATASET_NAME
 
 
+@pytest.mark.slow
 def test_the_export_passes(dataset_dir):
     assert nnunet_integrity_problems(dataset_dir) == []
 
 
+@pytest.mark.slow
 def test_switching_to_an_expert_label_folder(dataset_dir, tmp_path):
     """The documented ways to train on one expert: rename its folder, or list its cases."""
     document = json.loads((dataset_dir / "dataset.json").read_text())
@@ -176,6 +177,7 @@ BREAKAGES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("breakage", sorted(BREAKAGES))
 def test_each_integrity_rule_catches_a_broken_copy(dataset_dir, tmp_path, breakage):
     broken = Path(shutil.copytree(dataset_dir, tmp_path / "broken"))
@@ -231,10 +233,12 @@ def verify_dataset_integrity():
     return verify_dataset_integrity
 
 
+@pytest.mark.slow
 def test_nnunetv2_accepts_the_export(verify_dataset_integrity, dataset_dir):
     verify_dataset_integrity(str(dataset_dir), num_processes=1)  # raises on any problem
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("breakage", NNUNET_REFUSES)
 def test_nnunetv2_refuses_what_our_rules_refuse(
     verify_dataset_integrity, dataset_dir, tmp_path, breakage
