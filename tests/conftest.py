@@ -1,8 +1,14 @@
-"""Shared fixtures: sample sources made by the generator, and a release of the full sample."""
+"""Shared fixtures: sample sources made by the generator, and the releases cut from them.
+
+A release is cut once per session and shared; tests must not modify one (copy it first). Tests
+that use a release, or the 100-study sample, are end-to-end: they carry the `slow` marker, so
+`pytest -m "not slow"` runs the unit tests alone (collection refuses an unmarked one).
+"""
 
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -20,6 +26,64 @@ def _no_dagster_home():
     yield
     if saved is not None:
         os.environ["DAGSTER_HOME"] = saved
+
+
+# Session fixtures that cut a release or generate the whole sample.
+SLOW_FIXTURES = frozenset({"sample_source", "sample_release", "tiny_release", "export_payload"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SLOW_FIXTURES & set(item.fixturenames) and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use a release or the whole sample; mark them slow: " + " ".join(unmarked)
+        )
+
+
+@pytest.fixture(scope="session")
+def tiny_source(tmp_path_factory) -> Path:
+    """Two studies (4 images, 11 experts), generated once per session; do not modify."""
+    out = tmp_path_factory.mktemp("tiny") / "source"
+    synthesize(out, SynthOptions(studies=2, seed=4))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_release(tiny_source, tmp_path_factory) -> Path:
+    """Release 1.0.0 of the tiny source (its bag folder), cut through the Dagster job."""
+    base = tmp_path_factory.mktemp("tiny_release")
+    return cut(tiny_source, base)
+
+
+@pytest.fixture(scope="session")
+def export_payload(tmp_path_factory):
+    """A released data/ folder of an irregular 3-study source, with its exports rewritten:
+    (data folder, tables). See tests/export_payload.py."""
+    from tests.export_payload import make_payload
+
+    return make_payload(tmp_path_factory.mktemp("export_payload"))
+
+
+def cut(
+    source: Path, base: Path, version: str = "1.0.0", date: str = "", work: Path | None = None
+) -> Path:
+    """Cut `version` of `source` into base/releases (work in base/work); its bag folder."""
+    from assets.runner import run_job
+
+    result = run_job(
+        "release",
+        source,
+        base / "releases",
+        work or base / "work",
+        version=version,
+        progress=False,
+        date=date,
+    )
+    return Path(result.output_for_node("release_bag"))
 
 
 @pytest.fixture(scope="session")
@@ -47,13 +111,15 @@ def sample_source(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sample_release(sample_source, tmp_path_factory) -> Path:
     """Release 1.0.0 of the default sample, cut through the Dagster job as the CLI does."""
-    from assets.runner import run_job
+    return cut(sample_source, tmp_path_factory.mktemp("sample_release"))
 
-    base = tmp_path_factory.mktemp("sample_release")
-    result = run_job(
-        "release", sample_source, base / "releases", base / "work", version="1.0.0", progress=False
-    )
-    return Path(result.output_for_node("release_bag"))
+
+def writable_copy(folder: Path, to: Path) -> Path:
+    """A copy of `folder` (a published release is read-only on disk) that tests may change."""
+    shutil.copytree(folder, to)
+    for path in [to, *to.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    return to
 
 
 def read_annotations(source: Path) -> dict:

@@ -13,6 +13,7 @@ from pipeline.release.info import ReleaseInfo
 from pipeline.source.licence import load_metadata
 from pipeline.synth import SynthOptions, synthesize
 from pipeline.tables.parquet_io import read_table
+from tests.conftest import writable_copy
 
 INFO = ReleaseInfo("1.0.0", "2024-05-01", load_metadata())
 
@@ -32,7 +33,7 @@ def make_payload(base: Path) -> tuple[Path, dict[str, pa.Table]]:
         "release", source, base / "releases", base / "work", version="1.0.0", progress=False
     )
     released = Path(release.output_for_node("release_bag")) / "data"
-    data = Path(shutil.copytree(released, base / "data"))
+    data = writable_copy(released, base / "data")
     shutil.copytree(source / IMAGES_DIR, data / "images", dirs_exist_ok=True)
     tables = {p.stem: read_table(p) for p in sorted((data / "tables").glob("*.parquet"))}
     write_coco(data, tables, INFO)

@@ -11,6 +11,8 @@ from pipeline.synth import SynthOptions, synthesize
 from tests import corrupt
 from tests.conftest import read_annotations
 
+pytestmark = pytest.mark.slow  # cuts a release of a broken source
+
 
 def scalar(con, sql):
     return run_read_only(con, sql).fetchone()[0]

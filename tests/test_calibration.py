@@ -10,7 +10,10 @@ from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGES_DIR
 from tests.conftest import SHARED
 
 REFERENCE = SHARED / "reference" / "consensus_curve.png"
-pytestmark = pytest.mark.skipif(not REFERENCE.exists(), reason="../shared/reference is absent")
+pytestmark = [
+    pytest.mark.skipif(not REFERENCE.exists(), reason="../shared/reference is absent"),
+    pytest.mark.slow,  # generates the whole 100-study sample
+]
 
 
 def reference_curve_box() -> np.ndarray:

@@ -8,6 +8,7 @@ from pathlib import Path
 import bagit
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from tests.conftest import read_annotations, write_annotations
 
@@ -28,6 +29,7 @@ def unitylv(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_validate_prints_user_ids_literally(source_copy, tmp_path):
     annotations = read_annotations(source_copy)
     first, second = list(next(iter(annotations.values())))[:2]

@@ -8,6 +8,8 @@ from pycocotools import mask as coco_mask
 from pipeline.masks.raster import read_mask_png
 from pipeline.release.catalog import open_catalog, run_read_only
 
+pytestmark = pytest.mark.slow  # reads the release of the 100-study sample
+
 
 @pytest.fixture(scope="module")
 def catalog(sample_release):

@@ -18,25 +18,22 @@ from pipeline.exports.coco import KEYPOINT_NAMES, write_coco
 from pipeline.exports.nnunet import nnunet_integrity_problems, write_nnunet
 from pipeline.masks.raster import read_mask_png
 from pipeline.release.info import NNUNET_DATASET_NAME
-from tests.export_payload import INFO, make_payload
+from tests.export_payload import INFO
+
+pytestmark = pytest.mark.slow  # reads a release cut through the Dagster job
 
 COCO_FILES = ("experts.json", "consensus.json", "keypoints.json")
 MIN_DICE = 0.99
 
 
 @pytest.fixture(scope="module")
-def payload(tmp_path_factory) -> tuple[Path, dict[str, pa.Table]]:
-    return make_payload(tmp_path_factory.mktemp("exports"))
+def data(export_payload) -> Path:
+    return export_payload[0]
 
 
 @pytest.fixture(scope="module")
-def data(payload) -> Path:
-    return payload[0]
-
-
-@pytest.fixture(scope="module")
-def tables(payload) -> dict[str, pa.Table]:
-    return payload[1]
+def tables(export_payload) -> dict[str, pa.Table]:
+    return export_payload[1]
 
 
 def rows_by(table: pa.Table, *keys: str) -> dict:

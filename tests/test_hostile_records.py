@@ -390,6 +390,7 @@ def hostile_release(small_source, tmp_path_factory):
     return result, rows, expected, base / "work"
 
 
+@pytest.mark.slow
 def test_hostile_release_rejects_each_fault_once(hostile_release):
     result, rows, expected, _ = hostile_release
     assert result.success
@@ -398,6 +399,7 @@ def test_hostile_release_rejects_each_fault_once(hostile_release):
     assert all(len(message) <= 300 for *_, message in rows)
 
 
+@pytest.mark.slow
 def test_hostile_release_counts_add_up(hostile_release):
     result, _, _, work = hostile_release
     assert result.success

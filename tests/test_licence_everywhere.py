@@ -44,6 +44,7 @@ def test_source_licence_file_must_agree(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_every_artefact_of_a_release_carries_the_licence(sample_release):
     data = sample_release / "data"
     assert SPDX in (data / "LICENSE").read_text() and URL in (data / "LICENSE").read_text()
@@ -60,6 +61,7 @@ def test_every_artefact_of_a_release_carries_the_licence(sample_release):
     assert SPDX in (data / "README.md").read_text()
 
 
+@pytest.mark.slow
 def test_licence_file_text_names_sharealike(sample_release):
     text = Path(sample_release / "data" / "LICENSE").read_text()
     assert "ShareAlike" in text or "same licence" in text

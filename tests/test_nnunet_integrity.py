@@ -10,19 +10,20 @@ from PIL import Image
 
 from pipeline.exports.nnunet import nnunet_integrity_problems
 from pipeline.release.info import NNUNET_DATASET_NAME
-from tests.export_payload import make_payload
 
 
 @pytest.fixture(scope="module")
-def dataset_dir(tmp_path_factory) -> Path:
-    data, _ = make_payload(tmp_path_factory.mktemp("nnunet"))
-    return data / "nnunet" / NNUNET_DATASET_NAME
+def dataset_dir(export_payload) -> Path:
+    """The exported dataset of the session's export payload; tests copy it to break it."""
+    return export_payload[0] / "nnunet" / NNUNET_DATASET_NAME
 
 
+@pytest.mark.slow
 def test_the_export_passes(dataset_dir):
     assert nnunet_integrity_problems(dataset_dir) == []
 
 
+@pytest.mark.slow
 def test_switching_to_an_expert_label_folder(dataset_dir, tmp_path):
     """The documented ways to train on one expert: rename its folder, or list its cases."""
     document = json.loads((dataset_dir / "dataset.json").read_text())
@@ -176,6 +177,7 @@ BREAKAGES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("breakage", sorted(BREAKAGES))
 def test_each_integrity_rule_catches_a_broken_copy(dataset_dir, tmp_path, breakage):
     broken = Path(shutil.copytree(dataset_dir, tmp_path / "broken"))
@@ -206,3 +208,43 @@ def test_float_images_with_nan_or_inf_are_caught(tmp_path, value, expected):
     pixels[1, 2] = value
     Image.fromarray(pixels).save(tmp_path / "imagesTr" / "case_0000.tif")
     assert any(expected in p for p in nnunet_integrity_problems(tmp_path))
+
+
+# Breakages nnU-Net's own check refuses too (the rest of BREAKAGES are stricter rules of ours,
+# or problems nnU-Net only warns about or meets later, in training).
+NNUNET_REFUSES = [
+    "no dataset.json",
+    "no labelsTr folder",
+    "a required key",
+    "labels not consecutive",
+    "wrong numTraining",
+    "a missing label",
+    "a label with value 2",
+    "a label of another size",
+]
+
+
+@pytest.fixture
+def verify_dataset_integrity():
+    """nnU-Net v2's own check (skipped where nnunetv2 is not installed, as in CI)."""
+    pytest.importorskip("nnunetv2")
+    from nnunetv2.experiment_planning.verify_dataset_integrity import verify_dataset_integrity
+
+    return verify_dataset_integrity
+
+
+@pytest.mark.slow
+def test_nnunetv2_accepts_the_export(verify_dataset_integrity, dataset_dir):
+    verify_dataset_integrity(str(dataset_dir), num_processes=1)  # raises on any problem
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("breakage", NNUNET_REFUSES)
+def test_nnunetv2_refuses_what_our_rules_refuse(
+    verify_dataset_integrity, dataset_dir, tmp_path, breakage
+):
+    broken = Path(shutil.copytree(dataset_dir, tmp_path / "broken"))
+    BREAKAGES[breakage][0](broken)
+    assert nnunet_integrity_problems(broken)
+    with pytest.raises((AssertionError, FileNotFoundError, RuntimeError)):
+        verify_dataset_integrity(str(broken), num_processes=1)

@@ -15,15 +15,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.constants import IMAGES_DIR as SOURCE_IMAGES_DIR
 from pipeline.exports import layout
 from pipeline.exports.croissant import croissant_data_type, write_croissant
 from pipeline.exports.dataset_card import write_dataset_card, write_licence
 from pipeline.names import CONSENSUS_METHODS
 from pipeline.release.info import ReleaseInfo
 from pipeline.source.licence import METADATA_FILE, load_metadata
-from pipeline.synth import SynthOptions, synthesize
 from pipeline.tables.schemas import TABLES
+from tests.conftest import writable_copy
 
 DATASET_TOML = Path(__file__).resolve().parents[1] / "pipeline" / "source" / METADATA_FILE
 MLCROISSANT = Path(sys.executable).with_name("mlcroissant")
@@ -35,21 +34,13 @@ def write_documents(data: Path, tables: dict[str, pa.Table], info: ReleaseInfo) 
     write_licence(data, info)
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory) -> tuple[Path, dict[str, pa.Table], ReleaseInfo]:
-    """A two-study release cut through the Dagster job, with its images and documents."""
-    from assets.runner import run_job
+pytestmark = pytest.mark.slow  # the fixtures read a release cut through the Dagster job
 
-    base = tmp_path_factory.mktemp("release_docs")
-    source = base / "source"
-    synthesize(source, SynthOptions(studies=2, seed=1))
-    result = run_job(
-        "release", source, base / "releases", base / "work", version="1.0.0", progress=False
-    )
-    data = Path(result.output_for_node("release_bag")) / "data"
-    (data / layout.IMAGES_DIR).mkdir(exist_ok=True)
-    for png in sorted((source / SOURCE_IMAGES_DIR).glob("*.png")):
-        shutil.copyfile(png, data / layout.IMAGES_DIR / png.name)
+
+@pytest.fixture(scope="module")
+def release(tiny_release, tmp_path_factory) -> tuple[Path, dict[str, pa.Table], ReleaseInfo]:
+    """A copy of the session's tiny release (images included), its documents rewritten."""
+    data = writable_copy(tiny_release / "data", tmp_path_factory.mktemp("release_docs") / "data")
     tables = {p.stem: pq.read_table(p) for p in sorted((data / "tables").glob("*.parquet"))}
     info = ReleaseInfo("1.0.0", "2024-05-01", load_metadata())
     write_documents(data, tables, info)
@@ -71,6 +62,7 @@ def toml_licence() -> dict:
     return tomllib.loads(DATASET_TOML.read_text(encoding="utf-8"))["licence"]
 
 
+@pytest.mark.slow
 def test_mlcroissant_validates_without_warnings(release):
     if not MLCROISSANT.exists():
         pytest.skip("mlcroissant is not installed")
@@ -85,6 +77,7 @@ def test_mlcroissant_validates_without_warnings(release):
     assert "warning" not in run.stderr.lower(), run.stderr
 
 
+@pytest.mark.slow
 def test_every_table_and_column_with_its_checksum(release, croissant):
     data, tables, info = release
     assert croissant["conformsTo"] == "http://mlcommons.org/croissant/1.1"
@@ -107,6 +100,7 @@ def test_every_table_and_column_with_its_checksum(release, croissant):
         assert f"({tables[name].num_rows} rows" in record_sets[name]["description"]
 
 
+@pytest.mark.slow
 def test_file_sets_for_images_and_masks(release, croissant):
     data = release[0]
     sets = {d["includes"]: d for d in croissant["distribution"] if d["@type"] == "cr:FileSet"}
@@ -125,6 +119,7 @@ def test_data_types():
         croissant_data_type(pa.list_(pa.int32()))
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore")  # mlcroissant's own pandas and rdflib deprecations
 def test_mlcroissant_loads_the_geometry_unchanged(release):
     mlc = pytest.importorskip("mlcroissant")
@@ -138,6 +133,7 @@ def test_mlcroissant_loads_the_geometry_unchanged(release):
     )
 
 
+@pytest.mark.slow
 def test_licence_everywhere_equals_dataset_toml(release, croissant, card, toml_licence):
     data, _, info = release
     licence_file = (data / layout.LICENCE_FILE).read_text(encoding="utf-8")
@@ -164,6 +160,7 @@ def _methods_rows(tables: dict[str, pa.Table]) -> list[str]:
     return rows
 
 
+@pytest.mark.slow
 def test_card_counts_match_the_tables(release, card):
     tables = release[1]
     phases = Counter(tables["images"]["phase"].to_pylist())
@@ -184,6 +181,7 @@ def test_card_counts_match_the_tables(release, card):
     assert "#### `study_measurements`" in card  # the generated table reference
 
 
+@pytest.mark.slow
 def test_card_query_one_liner_runs_from_data(release, card):
     data = release[0]
     command = re.search(r"```sh\n(python -c .+)\n```", card).group(1)
@@ -193,6 +191,7 @@ def test_card_query_one_liner_runs_from_data(release, card):
     assert all(method in run.stdout for method in CONSENSUS_METHODS)
 
 
+@pytest.mark.slow
 def test_documents_are_deterministic(release, tmp_path):
     data, tables, info = release
     names = (layout.CROISSANT_FILE, layout.CARD_FILE, layout.LICENCE_FILE)

@@ -98,6 +98,7 @@ def test_a_version_is_matched_whole_and_in_ascii(version):
         check_version(version)
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_version_with_a_newline_in_one_line(one_study_sources, tmp_path):
     code, _, stderr = finish(cli(*release_args(one_study_sources[0], tmp_path, "1.0.0\n")))
     assert code == 1 and len(error_lines(stderr)) == 1 and "Traceback" not in stderr
@@ -107,6 +108,7 @@ def test_cli_refuses_a_version_with_a_newline_in_one_line(one_study_sources, tmp
 # 8. A release's content depends only on its inputs ---------------------------------------------
 
 
+@pytest.mark.slow
 def test_versions_only_go_up_and_an_identical_recut_is_always_a_noop(one_study_sources, tmp_path):
     source, releases, work = one_study_sources[0], tmp_path / "releases", tmp_path / "work"
 
@@ -165,6 +167,7 @@ def archive_manifest(archive: Path) -> dict[str, str]:
         }
 
 
+@pytest.mark.slow
 def test_same_version_at_once_publishes_exactly_one_content(one_study_sources, tmp_path):
     releases = tmp_path / "releases"
     runs = [
@@ -185,6 +188,7 @@ def test_same_version_at_once_publishes_exactly_one_content(one_study_sources, t
     assert not list((releases / SLUG).glob(".staging-*"))
 
 
+@pytest.mark.slow
 def test_left_over_archive_is_never_accepted_nor_silently_replaced(one_study_sources, tmp_path):
     source, other = one_study_sources
     releases, work = tmp_path / "releases", tmp_path / "work"
@@ -207,6 +211,7 @@ def test_left_over_archive_is_never_accepted_nor_silently_replaced(one_study_sou
     assert verify_release(archive) == [] and archive.read_bytes() == left_over
 
 
+@pytest.mark.slow
 def test_identical_recut_checks_the_archive(one_study_sources, tmp_path):
     source, releases, work = one_study_sources[0], tmp_path / "releases", tmp_path / "work"
     assert finish(cli(*release_args(source, releases, "1.0.0", work)))[0] == 0
@@ -224,13 +229,10 @@ def test_identical_recut_checks_the_archive(one_study_sources, tmp_path):
     assert "its archive differs from it" in stderr
 
 
-def test_verify_fails_on_an_archive_without_its_checksum(one_study_sources, tmp_path):
-    releases = tmp_path / "releases"
-    run_job(
-        "release", one_study_sources[0], releases, tmp_path / "w", version="1.0.0", progress=False
-    )
+@pytest.mark.slow
+def test_verify_fails_on_an_archive_without_its_checksum(tiny_release, tmp_path):
     copy = tmp_path / "copy.tar.gz"
-    shutil.copyfile(archive_path(releases, "1.0.0"), copy)
+    shutil.copyfile(archive_path(tiny_release.parents[1], "1.0.0"), copy)
     problems = verify_release(copy)
     assert len(problems) == 1 and "no copy.tar.gz.sha256 beside it" in problems[0]
 
@@ -285,6 +287,7 @@ def test_ten_overlapping_pairs_never_mix_sources(one_study_sources, tmp_path):
     assert not list((releases / SLUG).glob(".staging-*"))
 
 
+@pytest.mark.slow
 def test_a_second_run_waits_for_the_work_folder(one_study_sources, tmp_path):
     """A run started while another holds the work folder waits, says so, then completes."""
     work = tmp_path / "work"
@@ -324,6 +327,7 @@ def test_an_image_swapped_after_validation_is_refused(small_source, tmp_path):
 # 12. Whole-source messages name the place -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_disk_full_names_the_file_being_written(one_study_sources, tmp_path):
     work = tmp_path / "work"
     (work / "tables").mkdir(parents=True)

@@ -9,49 +9,26 @@ from pathlib import Path
 import bagit
 import pytest
 
-from assets.runner import run_job
 from pipeline.checksums import tree_manifest
 from pipeline.errors import UnityLVError
 from pipeline.release.cut import archive_path, release_path
 from pipeline.release.publish import STEPS
 from pipeline.release.verify import verify_release
-from pipeline.synth import SynthOptions, synthesize
 from tests import corrupt
+from tests.conftest import cut, writable_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def release(source: Path, base: Path, version: str = "1.0.0", date: str = "") -> Path:
-    result = run_job(
-        "release",
-        source,
-        base / "releases",
-        base / "work",
-        version=version,
-        progress=False,
-        date=date,
-    )
-    return Path(result.output_for_node("release_bag"))
+pytestmark = pytest.mark.slow  # every test here cuts or reads a release
 
 
-@pytest.fixture(scope="module")
-def tiny_source(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("tiny") / "source"
-    synthesize(out, SynthOptions(studies=2, seed=4))
-    return out
-
-
-@pytest.fixture(scope="module")
-def first_release(tiny_source, tmp_path_factory) -> Path:
-    return release(tiny_source, tmp_path_factory.mktemp("first"))
-
-
-def test_release_is_a_valid_bag_with_its_payload(first_release):
-    bag = bagit.Bag(str(first_release))
+def test_release_is_a_valid_bag_with_its_payload(tiny_release):
+    bag = bagit.Bag(str(tiny_release))
     assert bag.validate()
     assert bag.info["License"].startswith("CC-BY-NC-SA-4.0")
     assert bag.info["Bagging-Date"] == "2024-01-01"  # the source's own date
-    data = first_release / "data"
+    data = tiny_release / "data"
     for expected in (
         "tables/contours.parquet",
         "catalog.sql",
@@ -62,35 +39,34 @@ def test_release_is_a_valid_bag_with_its_payload(first_release):
     ):
         assert (data / expected).exists(), expected
     assert len(list((data / "images").iterdir())) == 4
-    archive = archive_path(first_release.parents[1], "1.0.0")
+    archive = archive_path(tiny_release.parents[1], "1.0.0")
     assert (
         archive.with_name(archive.name + ".sha256").read_text().split()[0]
         == __import__("hashlib").sha256(archive.read_bytes()).hexdigest()
     )
-    assert verify_release(first_release) == [] and verify_release(archive) == []
+    assert verify_release(tiny_release) == [] and verify_release(archive) == []
 
 
-def test_same_inputs_give_identical_bytes_anywhere(tiny_source, first_release, tmp_path):
-    again = release(tiny_source, tmp_path)
-    assert tree_manifest(again) == tree_manifest(first_release)
-    archive_a = archive_path(first_release.parents[1], "1.0.0").read_bytes()
+def test_same_inputs_give_identical_bytes_anywhere(tiny_source, tiny_release, tmp_path):
+    again = cut(tiny_source, tmp_path)
+    assert tree_manifest(again) == tree_manifest(tiny_release)
+    archive_a = archive_path(tiny_release.parents[1], "1.0.0").read_bytes()
     archive_b = archive_path(again.parents[1], "1.0.0").read_bytes()
     assert archive_a == archive_b
 
 
-def test_rerelease_is_a_noop_and_different_inputs_are_refused(tiny_source, tmp_path):
-    base = tmp_path
-    path = release(tiny_source, base)
-    before = tree_manifest(path)
-    assert release(tiny_source, base) == path
-    assert tree_manifest(path) == before
+def test_rerelease_is_a_noop_and_different_inputs_are_refused(tiny_source, tiny_release, tmp_path):
+    base = tiny_release.parents[2]  # base/releases/unitylv-multix/1.0.0: the session's cut
+    before = tree_manifest(tiny_release)
+    assert cut(tiny_source, base) == tiny_release
+    assert tree_manifest(tiny_release) == before
     changed = Path(shutil.copytree(tiny_source, tmp_path / "changed"))
     corrupt.edit_curve(changed, lambda c: [[x + 3 for x in c[0]], c[1]], image=1, expert=2)
     with pytest.raises(UnityLVError, match="exists with different content and is immutable"):
-        release(changed, base)
-    assert tree_manifest(path) == before
+        cut(changed, base, work=tmp_path / "work")  # the shared work folder stays as it was
+    assert tree_manifest(tiny_release) == before
     with pytest.raises(UnityLVError, match="not a day"):
-        release(tiny_source, base, version="1.0.1", date="2024-13-45")
+        cut(tiny_source, base, version="1.0.1", date="2024-13-45")
 
 
 @pytest.mark.parametrize(
@@ -104,8 +80,8 @@ def test_rerelease_is_a_noop_and_different_inputs_are_refused(tiny_source, tmp_p
         "image",
     ],
 )
-def test_one_changed_byte_is_named(first_release, tmp_path, victim):
-    copy = Path(shutil.copytree(first_release, tmp_path / "copy"))
+def test_one_changed_byte_is_named(tiny_release, tmp_path, victim):
+    copy = writable_copy(tiny_release, tmp_path / "copy")
     if victim == "mask":
         victim = next((copy / "data/masks/staple").iterdir()).relative_to(copy).as_posix()
     if victim == "image":
@@ -117,8 +93,8 @@ def test_one_changed_byte_is_named(first_release, tmp_path, victim):
     assert verify_release(copy) == [f"{victim}: changed (sha256 differs from the manifest)"]
 
 
-def test_archive_with_a_changed_byte_is_named(first_release, tmp_path):
-    archive = archive_path(first_release.parents[1], "1.0.0")
+def test_archive_with_a_changed_byte_is_named(tiny_release, tmp_path):
+    archive = archive_path(tiny_release.parents[1], "1.0.0")
     copy = tmp_path / archive.name
     shutil.copy(archive, copy)
     shutil.copy(archive.with_name(archive.name + ".sha256"), tmp_path)
@@ -129,8 +105,8 @@ def test_archive_with_a_changed_byte_is_named(first_release, tmp_path):
     assert problems and problems[0].startswith(f"{archive.name}: changed")
 
 
-def test_cli_verify_names_missing_and_extra_files(first_release, tmp_path):
-    copy = Path(shutil.copytree(first_release, tmp_path / "copy"))
+def test_cli_verify_names_missing_and_extra_files(tiny_release, tmp_path):
+    copy = writable_copy(tiny_release, tmp_path / "copy")
     (copy / "data/catalog.sql").unlink()
     (copy / "data/notes.txt").write_text("mine")
     run = subprocess.run(
@@ -171,7 +147,7 @@ def run_cli(command: list, crash_at: str = "") -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("step", STEPS)
 def test_killed_release_leaves_no_release_and_a_rerun_completes(
-    tiny_source, first_release, tmp_path, step
+    tiny_source, tiny_release, tmp_path, step
 ):
     releases = tmp_path / "releases"
     command = release_command(tiny_source, releases, tmp_path / "work")
@@ -187,19 +163,19 @@ def test_killed_release_leaves_no_release_and_a_rerun_completes(
         assert any("no unitylv-multix-1.0.0.tar.gz.sha256" in p for p in verify_release(archive))
     rerun = run_cli(command)
     assert rerun.returncode == 0, rerun.stderr
-    assert tree_manifest(folder) == tree_manifest(first_release)
-    assert archive.read_bytes() == archive_path(first_release.parents[1], "1.0.0").read_bytes()
+    assert tree_manifest(folder) == tree_manifest(tiny_release)
+    assert archive.read_bytes() == archive_path(tiny_release.parents[1], "1.0.0").read_bytes()
     assert verify_release(archive) == []
     assert not list((releases / "unitylv-multix").glob(".staging-*"))
 
 
-def test_changelog_names_the_changed_image_and_expert(tiny_source, tmp_path):
-    base = tmp_path
-    release(tiny_source, base, "1.0.0")
+def test_changelog_names_the_changed_image_and_expert(tiny_source, tiny_release, tmp_path):
+    base = tmp_path  # 1.1.0 is cut beside a copy of the session's 1.0.0
+    writable_copy(tiny_release.parents[1], base / "releases")
     changed = Path(shutil.copytree(tiny_source, tmp_path / "changed"))
     name, user, _ = corrupt.first_curve(changed, image=2, expert=5)
     corrupt.edit_curve(changed, lambda c: [[x + 2.5 for x in c[0]], c[1]], image=2, expert=5)
-    new = release(changed, base, "1.1.0")
+    new = cut(changed, base, "1.1.0")
     changelog = (new / "data/CHANGELOG.md").read_text()
     expert_id = sorted(corrupt.first_curve(changed, image=2)[2][name])  # user ids, sorted
     expected_expert = f"E{expert_id.index(user) + 1:02d}"

@@ -15,6 +15,8 @@ from pipeline.exports.nnunet import nnunet_integrity_problems
 from pipeline.masks.raster import read_mask_png
 from pipeline.release.info import NNUNET_DATASET_NAME
 
+pytestmark = pytest.mark.slow  # reads the release of the 100-study sample
+
 
 def test_bagit_validates_the_sample_release(sample_release):
     assert bagit.Bag(str(sample_release)).validate()

@@ -22,6 +22,7 @@ def scalar(con, sql):
     return run_read_only(con, sql).fetchone()[0]
 
 
+@pytest.mark.slow
 def test_counts_on_the_default_sample(catalog, sample_source):
     assert scalar(catalog, "SELECT count(*) FROM images") == 200
     assert scalar(catalog, "SELECT count(*) FROM studies") == 100
@@ -33,6 +34,7 @@ def test_counts_on_the_default_sample(catalog, sample_source):
     assert scalar(catalog, "SELECT count(*) FROM points") == n_points
 
 
+@pytest.mark.slow
 def test_points_keep_source_order(catalog, sample_source):
     annotations = json.loads((sample_source / ANNOTATIONS_FILE).read_text())
     name = list(annotations)[5]
@@ -46,6 +48,7 @@ def test_points_keep_source_order(catalog, sample_source):
     assert [r[1] for r in rows] == curve[1]
 
 
+@pytest.mark.slow
 def test_phase_follows_annotation_order(catalog, sample_source):
     annotations = json.loads((sample_source / ANNOTATIONS_FILE).read_text())
     first, second = list(annotations)[:2]
@@ -53,12 +56,14 @@ def test_phase_follows_annotation_order(catalog, sample_source):
     assert (rows[first], rows[second]) == ("ED", "ES")
 
 
+@pytest.mark.slow
 def test_spatial_area_equals_area_px(catalog):
     gap = scalar(catalog, "SELECT max(abs(ST_Area(geometry) - area_px)) FROM contours")
     assert gap < 1e-6
     assert scalar(catalog, "SELECT min(area_px) FROM contours") > 1000
 
 
+@pytest.mark.slow
 def test_every_parquet_carries_licence_version_and_geo(sample_release):
     files = sorted((sample_release / "data" / "tables").glob("*.parquet"))
     assert {f.stem for f in files} >= {
@@ -80,6 +85,7 @@ def test_every_parquet_carries_licence_version_and_geo(sample_release):
     assert pq.read_schema(sample_release / "data/tables/contours.parquet").field("geometry")
 
 
+@pytest.mark.slow
 def test_catalog_sql_works_in_plain_duckdb(sample_release, monkeypatch):
     data = sample_release / "data"
     monkeypatch.chdir(data)
@@ -88,6 +94,7 @@ def test_catalog_sql_works_in_plain_duckdb(sample_release, monkeypatch):
     assert con.sql("SELECT count(*) FROM contours").fetchone()[0] == 2200
 
 
+@pytest.mark.slow
 def test_sql_is_read_only(catalog):
     for statement in ("CREATE TABLE t AS SELECT 1", "COPY images TO 'x.csv'", "DROP VIEW images"):
         with pytest.raises(ReleaseError, match="only read-only"):

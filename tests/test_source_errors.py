@@ -110,6 +110,7 @@ def test_whole_source_fault_is_one_line(source_copy, fault):
     assert "\n" not in info.value.one_line()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["bad_json", "top_level_list", "missing_images"])
 def test_cli_exits_nonzero_with_one_line(source_copy, tmp_path, fault):
     damage, expected = FAULTS[fault]
@@ -123,6 +124,7 @@ def test_cli_exits_nonzero_with_one_line(source_copy, tmp_path, fault):
     assert len(error_lines) == 1 and expected in error_lines[0], result.stderr
 
 
+@pytest.mark.slow
 def test_cli_licence_disagreement_blocks(source_copy, tmp_path):
     (source_copy / "LICENSE").write_text("MIT License\n\nPermission is hereby granted...")
     result = run_release_cli("1.0.0", source_copy, tmp_path)
@@ -132,6 +134,7 @@ def test_cli_licence_disagreement_blocks(source_copy, tmp_path):
     assert not (tmp_path / "r" / "unitylv-multix" / "1.0.0").exists()
 
 
+@pytest.mark.slow
 def test_cli_bad_version_is_one_line(small_source, tmp_path):
     result = run_release_cli("v1", small_source, tmp_path)
     assert result.returncode == 1
