@@ -1,0 +1,55 @@
+"""Cost follows the work that changed: one changed study re-derives its bucket only."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets.runner import run_job
+from pipeline.buckets.layout import BUCKETS, bucket_of_study_hash
+from pipeline.checksums import tree_manifest
+from pipeline.source.images import parse_image_name
+from tests import corrupt
+
+
+def derived_counts(result: dg.ExecuteInProcessResult) -> tuple[int, int]:
+    """(buckets derived, buckets reused) of the run's bucket_derivations step."""
+    [event] = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey(["buckets", "consensus"]) and e.partition == BUCKETS[0]
+    ]
+    metadata = event.materialization.metadata
+    return metadata["buckets_derived"].value, metadata["buckets_reused"].value
+
+
+def tables_of(work: Path) -> dict[str, str]:
+    return tree_manifest(work / "tables")
+
+
+@pytest.mark.slow
+def test_one_changed_study_rederives_one_bucket(small_source, tmp_path):
+    source = Path(shutil.copytree(small_source, tmp_path / "source"))
+    work = tmp_path / "work"
+    first = run_job("derive", source, tmp_path / "releases", work, progress=False)
+    buckets_with_studies = len(
+        {
+            bucket_of_study_hash(parse_image_name(p.name).study_hash)
+            for p in (source / "Images").iterdir()
+        }
+    )
+    assert derived_counts(first) == (16, 0)
+    again = run_job("derive", source, tmp_path / "releases", work, progress=False)
+    assert derived_counts(again) == (0, 16)
+
+    name = corrupt.edit_curve(source, lambda c: [[x + 2 for x in c[0]], c[1]], image=3, expert=1)
+    changed = bucket_of_study_hash(parse_image_name(name.split(" / ")[0]).study_hash)
+    third = run_job("derive", source, tmp_path / "releases", work, progress=False)
+    assert derived_counts(third) == (1, 15), changed
+    assert buckets_with_studies > 1
+
+    # The reused buckets and the re-derived one make exactly the tables of a fresh derive.
+    fresh = tmp_path / "fresh"
+    run_job("derive", source, tmp_path / "releases", fresh, progress=False)
+    assert tables_of(work) == tables_of(fresh)
