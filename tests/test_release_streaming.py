@@ -11,10 +11,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.checksums import tree_manifest
 from pipeline.errors import ReleaseError
 from pipeline.exports.coco import FILE_CONTENTS, coco_json_bytes, write_coco
 from pipeline.exports.layout import table_path
 from pipeline.exports.payload_tables import curve_batches, curves_in_order
+from pipeline.release.bag import bag_manifest
 from pipeline.release.info import ReleaseInfo
 from pipeline.source.licence import load_metadata
 from pipeline.tables import parquet_io
@@ -111,3 +113,6 @@ def test_curves_split_between_batches_are_joined(sample_release):
     assert all(np.array_equal(whole[key], curve) for key, curve in split)
     assert len(whole) == tables.num_rows("contours")
 
+
+def test_the_bag_manifest_read_from_bagit_is_every_file_hashed(sample_release):
+    assert bag_manifest(sample_release) == tree_manifest(sample_release)

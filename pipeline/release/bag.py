@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
 import tarfile
 from pathlib import Path
+from typing import BinaryIO
 
 import bagit
 
-from pipeline.checksums import sha256_file
-from pipeline.errors import writing
+from pipeline.checksums import HashingWriter
+from pipeline.errors import ReleaseError, writing
 from pipeline.release.info import ReleaseInfo
 
 ARCHIVE_MODE_FILE = 0o644
 ARCHIVE_MODE_DIR = 0o755
 TAGMANIFEST = "tagmanifest-sha256.txt"
+ARCHIVE_GZIP_LEVEL = 6
 
 # bagit logs every file it moves and hashes at INFO.
 logging.getLogger("bagit").setLevel(logging.WARNING)
@@ -36,8 +39,12 @@ def bag_info(info: ReleaseInfo, name: str) -> dict[str, str]:
     }
 
 
-def make_bag(folder: Path, fields: dict[str, str]) -> None:
-    """Turn `folder` into a bag in place: its contents move under data/, sha256 manifests."""
+def make_bag(folder: Path, fields: dict[str, str]) -> dict[str, str]:
+    """Turn `folder` into a bag in place: its contents move under data/, sha256 manifests.
+
+    Returns relative path -> sha256 of every file of the bag, as bagit hashed them
+    (`bag_manifest`): nothing is read twice.
+    """
     with writing(folder):
         bagit.make_bag(str(folder), bag_info=dict(fields), checksums=["sha256"])
     # bagit lists tag files in directory order, which varies between file systems; sort them
@@ -45,18 +52,63 @@ def make_bag(folder: Path, fields: dict[str, str]) -> None:
     tagmanifest = folder / TAGMANIFEST
     lines = sorted(tagmanifest.read_text(encoding="utf-8").splitlines(), key=lambda s: s.split()[1])
     tagmanifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    manifest = bag_manifest(folder)
+    unlisted = unlisted_files(folder, manifest)
+    if unlisted:
+        raise ReleaseError(f"bagit's manifests miss {', '.join(unlisted[:5])}", file=str(folder))
+    return manifest
+
+
+def bag_manifest(folder: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file of a bag, read from its manifests (bagit's parser).
+
+    Only the tag manifest, which no manifest lists, is hashed. The manifests say what the bag
+    held when it was made; `pipeline.release.verify` checks that the files still match them.
+    """
+    try:
+        bag = bagit.Bag(str(folder))
+    except bagit.BagError as exc:
+        raise ReleaseError(f"not a readable BagIt bag ({exc})", file=str(folder)) from None
+    manifest = {path: hashes.get("sha256", "") for path, hashes in bag.entries.items()}
+    tagmanifest = folder / TAGMANIFEST
+    if tagmanifest.is_file():
+        manifest[TAGMANIFEST] = hashlib.sha256(tagmanifest.read_bytes()).hexdigest()
+    return dict(sorted(manifest.items()))
+
+
+def unlisted_files(folder: Path, manifest: dict[str, str]) -> list[str]:
+    """Files of the bag its manifest does not list, and listed files that are not there."""
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    extra = [f"{p} (on disk, not in the manifests)" for p in sorted(on_disk - manifest.keys())]
+    missing = [f"{p} (in the manifests, not on disk)" for p in sorted(manifest.keys() - on_disk)]
+    return extra + missing
 
 
 def write_archive(folder: Path, archive: Path, top_name: str, mtime: int) -> str:
     """A deterministic tar.gz of `folder` under `top_name/`; returns its sha256.
 
-    Entries are sorted, owned by 0:0 with no names, mode 644/755, all stamped `mtime`;
-    the gzip header carries no file name and the same time.
+    The compressed bytes are hashed on their way to the file, never read back.
     """
+    with writing(archive), archive.open("wb") as raw:
+        hashing = HashingWriter(raw)
+        _write_tar_gz(folder, hashing, top_name, mtime)
+    return hashing.hexdigest()
+
+
+def archive_digest(folder: Path, top_name: str, mtime: int) -> str:
+    """The sha256 `write_archive` would return, without writing the archive anywhere."""
+    hashing = HashingWriter()
+    _write_tar_gz(folder, hashing, top_name, mtime)
+    return hashing.hexdigest()
+
+
+def _write_tar_gz(folder: Path, out: BinaryIO, top_name: str, mtime: int) -> None:
+    """Entries are sorted, owned by 0:0 with no names, mode 644/755, all stamped `mtime`;
+    the gzip header carries no file name and the same time."""
     with (
-        writing(archive),
-        archive.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=mtime, compresslevel=6) as gz,
+        gzip.GzipFile(
+            filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=ARCHIVE_GZIP_LEVEL
+        ) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for path in [folder, *sorted(folder.rglob("*"))]:
@@ -73,4 +125,3 @@ def write_archive(folder: Path, archive: Path, top_name: str, mtime: int) -> str
                     tar.addfile(entry, handle)
             else:
                 tar.addfile(entry)
-    return sha256_file(archive)
