@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import tarfile
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import bagit
+from isal import igzip
 
 from pipeline.checksums import HashingWriter
 from pipeline.errors import ReleaseError, writing
@@ -18,7 +18,10 @@ from pipeline.release.info import ReleaseInfo
 ARCHIVE_MODE_FILE = 0o644
 ARCHIVE_MODE_DIR = 0o755
 TAGMANIFEST = "tagmanifest-sha256.txt"
-ARCHIVE_GZIP_LEVEL = 6
+# ISA-L's igzip at its default level: a standard gzip stream (any gunzip, Python's tarfile and
+# `gzip -t` read it) at a fifth of zlib's level-6 CPU time, about 1% larger on this payload of
+# mostly PNGs. Like zlib's, its bytes are fixed for a given library version: isal is pinned.
+ARCHIVE_GZIP_LEVEL = 2
 
 # bagit logs every file it moves and hashes at INFO.
 logging.getLogger("bagit").setLevel(logging.WARNING)
@@ -106,7 +109,7 @@ def _write_tar_gz(folder: Path, out: BinaryIO, top_name: str, mtime: int) -> Non
     """Entries are sorted, owned by 0:0 with no names, mode 644/755, all stamped `mtime`;
     the gzip header carries no file name and the same time."""
     with (
-        gzip.GzipFile(
+        igzip.IGzipFile(
             filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=ARCHIVE_GZIP_LEVEL
         ) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
