@@ -12,12 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.checksums import tree_manifest
-from pipeline.errors import ReleaseError
+from pipeline.errors import ReleaseError, UnityLVError
 from pipeline.exports.coco import FILE_CONTENTS, coco_json_bytes, write_coco
 from pipeline.exports.layout import table_path
 from pipeline.exports.payload_tables import curve_batches, curves_in_order
 from pipeline.release.bag import bag_manifest
 from pipeline.release.info import ReleaseInfo
+from pipeline.release.publish import WRITABLE_DIR
 from pipeline.source.licence import load_metadata
 from pipeline.tables import parquet_io
 from pipeline.tables.parquet_io import read_table, restamp_table, write_table
@@ -116,3 +117,25 @@ def test_curves_split_between_batches_are_joined(sample_release):
 
 def test_the_bag_manifest_read_from_bagit_is_every_file_hashed(sample_release):
     assert bag_manifest(sample_release) == tree_manifest(sample_release)
+
+
+def test_a_recut_reads_the_existing_release_from_its_manifests(small_source, tmp_path):
+    from assets.runner import run_job
+
+    def cut() -> Path:
+        result = run_job(
+            "release", small_source, tmp_path / "releases", tmp_path / "work", progress=False
+        )
+        return Path(result.output_for_node("release_bag"))
+
+    folder = cut()
+    assert bag_manifest(folder) == tree_manifest(folder)
+    assert cut() == folder  # identical: a no-op
+    (folder / "data").chmod(WRITABLE_DIR)
+    (folder / "data" / "notes.txt").write_text("mine")
+    with pytest.raises(UnityLVError, match=r"data/notes.txt \(on disk, not in the manifests\)"):
+        cut()
+    (folder / "data" / "notes.txt").unlink()
+    (folder / "data" / "catalog.sql").unlink()
+    with pytest.raises(UnityLVError, match=r"data/catalog.sql \(in the manifests, not on disk\)"):
+        cut()
