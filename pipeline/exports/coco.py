@@ -24,32 +24,41 @@ the polygon), not the polygon's exact area. Ids run 1.. in each file, in (image_
 order.
 
 The bytes depend only on the tables and the release info: fixed key order, compact
-separators, ASCII, floats as Python's repr, no wall-clock time.
+separators, ASCII, floats as Python's repr, no wall-clock time. Each file is written as it is
+made (`CocoFile`: header and images, then one annotation at a time, then the categories), the
+bytes `coco_json_bytes` gives for the whole document, without holding every annotation.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from types import TracebackType
 
 import numpy as np
 import pyarrow as pa
 
+from pipeline.errors import writing
 from pipeline.exports.layout import COCO_DIR, IMAGES_DIR
 from pipeline.exports.payload_tables import (
-    consensus_mask_key,
-    contour_rows,
-    curves_by_key,
-    default_consensus_rows,
-    expert_mask_key,
-    image_rows,
-    mask_row,
-    mask_rows,
+    CurvesInOrder,
+    ImageIds,
+    MaskAreas,
+    contour_batches,
+    curve_batches,
+    curves_in_order,
+    default_consensus_batches,
+    image_batches,
     polygon_rings,
+    rows,
 )
 from pipeline.geometry import septal_first
+from pipeline.masks.files import CONSENSUS_RATER, EXPERT
 from pipeline.measurements.lv import long_axis
+from pipeline.names import DEFAULT_METHOD
 from pipeline.release.info import ReleaseInfo
+from pipeline.tables.table_files import TableReader, table_reader
 
 CATEGORY = {"id": 1, "name": "left_ventricle", "supercategory": "heart"}
 KEYPOINT_NAMES = ["septal_hinge", "lateral_hinge", "apex"]
@@ -62,43 +71,109 @@ FILE_CONTENTS = {
     "consensus.json": "default consensus (arclength_mean), one LV cavity polygon per image",
     "keypoints.json": "expert curves with mitral hinge and apex keypoints",
 }
+IMAGE_COLUMNS = ["image_id", "width", "height", "file_name", "study_id", "phase"]
+# Curve rows (each with its WKB polygon) per batch: the annotations in memory at a time.
+CURVE_BATCH_ROWS = 512
 
 
-def write_coco(data_dir: Path, tables: dict[str, pa.Table], info: ReleaseInfo) -> list[Path]:
+def write_coco(
+    data_dir: Path, tables: TableReader | dict[str, pa.Table], info: ReleaseInfo
+) -> list[Path]:
     """Write data/coco/{experts,consensus,keypoints}.json; the paths written."""
-    images = image_rows(tables)
-    coco_ids = {row["image_id"]: i for i, row in enumerate(images, start=1)}
-    masks = mask_rows(tables)
-    contours = contour_rows(tables)
-    curves = curves_by_key(tables["points"], "expert_id")
-    annotations = {
-        "experts.json": [_expert_annotation(row, coco_ids, masks) for row in contours],
-        "consensus.json": [
-            _consensus_annotation(row, coco_ids, masks) for row in default_consensus_rows(tables)
-        ],
-        "keypoints.json": [_keypoint_annotation(row, coco_ids, masks, curves) for row in contours],
-    }
+    tables = table_reader(tables)
     out = data_dir / COCO_DIR
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, anns in annotations.items():
+    coco_ids, areas = ImageIds(tables), MaskAreas(tables)
+    paths = {name: out / name for name in FILE_CONTENTS}
+
+    def coco_file(name: str) -> CocoFile:
         category = _keypoint_category() if name == "keypoints.json" else dict(CATEGORY)
-        document = {
-            **_header(info, FILE_CONTENTS[name]),
-            "images": [_image(row, coco_ids[row["image_id"]]) for row in images],
-            "annotations": [{"id": i, **a} for i, a in enumerate(anns, start=1)],
-            "categories": [category],
-        }
-        path = out / name
-        path.write_bytes(coco_json_bytes(document))
-        written.append(path)
-    return written
+        images = (_image(row, i) for i, row in enumerate(_image_rows(tables), start=1))
+        return CocoFile(paths[name], _header(info, FILE_CONTENTS[name]), images, category)
+
+    # experts.json and keypoints.json in one pass over the curves: the same annotations.
+    curves = CurvesInOrder(curves_in_order(curve_batches(tables), "expert_id"))
+    with coco_file("experts.json") as experts, coco_file("keypoints.json") as keypoints:
+        for batch in contour_batches(tables, ["geometry"], CURVE_BATCH_ROWS):
+            ids = coco_ids.ids(batch["image_id"])
+            mask_areas = areas.areas(batch["image_id"], batch["expert_id"], EXPERT)
+            for row, coco_id, area in zip(batch.to_pylist(), ids, mask_areas, strict=True):
+                annotation = _expert_annotation(row, coco_id, area)
+                experts.add(annotation)
+                curve = curves.curve((row["image_id"], row["expert_id"]))
+                keypoints.add(_keypoint_annotation(annotation, curve))
+    with coco_file("consensus.json") as consensus:
+        columns = ["image_id", "n_experts", "geometry"]
+        for batch in default_consensus_batches(tables, columns, CURVE_BATCH_ROWS):
+            ids = coco_ids.ids(batch["image_id"])
+            raters = pa.array([CONSENSUS_RATER] * batch.num_rows, pa.string())
+            mask_areas = areas.areas(batch["image_id"], raters, DEFAULT_METHOD)
+            for row, coco_id, area in zip(batch.to_pylist(), ids, mask_areas, strict=True):
+                consensus.add(_consensus_annotation(row, coco_id, area))
+    return list(paths.values())
 
 
 def coco_json_bytes(document: dict) -> bytes:
     """The deterministic serialisation used for every COCO file."""
-    text = json.dumps(document, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-    return (text + "\n").encode("ascii")
+    return (_json(document) + "\n").encode("ascii")
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
+class CocoFile:
+    """One COCO file written in order, exactly the bytes of `coco_json_bytes(document)`.
+
+    The document is {**header, "images": [...], "annotations": [...], "categories": [...]}:
+    the header and images are written on opening, each `add`ed annotation as it comes (ids
+    1..), the categories on closing. A file left by an error is incomplete JSON: the payload
+    it is in is never published.
+    """
+
+    def __init__(self, path: Path, header: dict, images: Iterator[dict], category: dict):
+        self.path = path
+        self._header, self._images, self._category = header, images, category
+        self._count = 0
+
+    def __enter__(self) -> CocoFile:
+        with writing(self.path):
+            self._file = self.path.open("wb")
+        try:
+            # The header's members without its closing brace, then the other keys.
+            self._write(_json(self._header)[:-1] + ',"images":[')
+            for i, image in enumerate(self._images):
+                self._write(("," if i else "") + _json(image))
+            self._write('],"annotations":[')
+        except BaseException:
+            self._file.close()
+            raise
+        return self
+
+    def add(self, annotation: dict) -> None:
+        self._count += 1
+        self._write(("," if self._count > 1 else "") + _json({"id": self._count, **annotation}))
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            if kind is None:
+                self._write('],"categories":' + _json([self._category]) + "}\n")
+        finally:
+            with writing(self.path):
+                self._file.close()
+
+    def _write(self, text: str) -> None:
+        with writing(self.path):
+            self._file.write(text.encode("ascii"))
+
+
+def _image_rows(tables: TableReader) -> Iterator[dict]:
+    return rows(image_batches(tables, IMAGE_COLUMNS))
 
 
 def _header(info: ReleaseInfo, contents: str) -> dict:
@@ -148,34 +223,29 @@ def _region(wkb: bytes, area_px: int) -> dict:
     }
 
 
-def _expert_annotation(row: dict, coco_ids: dict[str, int], masks: dict) -> dict:
-    image_id, expert_id = row["image_id"], row["expert_id"]
-    area = mask_row(masks, expert_mask_key(image_id, expert_id))["area_px"]
+def _expert_annotation(row: dict, coco_id: int, area_px: int) -> dict:
+    expert_id = row["expert_id"]
     return {
-        "image_id": coco_ids[image_id],
+        "image_id": coco_id,
         "category_id": CATEGORY["id"],
-        **_region(row["geometry"], area),
+        **_region(row["geometry"], area_px),
         "expert_id": expert_id,
         "attributes": {"expert_id": expert_id},
     }
 
 
-def _consensus_annotation(row: dict, coco_ids: dict[str, int], masks: dict) -> dict:
-    image_id, method = row["image_id"], row["method"]
-    area = mask_row(masks, consensus_mask_key(image_id, method))["area_px"]
+def _consensus_annotation(row: dict, coco_id: int, area_px: int) -> dict:
     return {
-        "image_id": coco_ids[image_id],
+        "image_id": coco_id,
         "category_id": CATEGORY["id"],
-        **_region(row["geometry"], area),
-        "attributes": {"method": method, "n_experts": int(row["n_experts"])},
+        **_region(row["geometry"], area_px),
+        "attributes": {"method": row["method"], "n_experts": int(row["n_experts"])},
     }
 
 
-def _keypoint_annotation(
-    row: dict, coco_ids: dict[str, int], masks: dict, curves: dict[tuple[str, str], np.ndarray]
-) -> dict:
-    annotation = _expert_annotation(row, coco_ids, masks)
-    curve = septal_first(curves[(row["image_id"], row["expert_id"])])
+def _keypoint_annotation(annotation: dict, curve: np.ndarray) -> dict:
+    """An expert annotation with its curve's hinges and apex as keypoints."""
+    curve = septal_first(curve)
     _, apex, _ = long_axis(curve)
     keypoints = []
     for x, y in (curve[0], curve[-1], apex):

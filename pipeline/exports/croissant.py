@@ -8,7 +8,9 @@ release's files and metadata: no clock, stable order.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import pyarrow as pa
 
@@ -23,6 +25,7 @@ from pipeline.exports.layout import (
 )
 from pipeline.release.info import ReleaseInfo
 from pipeline.tables.schemas import TABLES, Column, TableSpec
+from pipeline.tables.table_files import TableReader, table_reader
 
 CROISSANT_VERSION = "http://mlcommons.org/croissant/1.1"
 # The Croissant 1.1 context as mlcroissant 1.1 emits it (keys missing from it make the
@@ -110,9 +113,10 @@ def _description(info: ReleaseInfo) -> str:
     )
 
 
-def _file_object(data_dir: Path, name: str) -> dict:
+def _file_object(data_dir: Path, name: str, checksums: Mapping[str, str]) -> dict:
     relative = table_path(name)
     path = data_dir / relative
+    sha256 = checksums.get(relative) or sha256_file(path)
     return {
         "@type": "cr:FileObject",
         "@id": relative,
@@ -121,7 +125,7 @@ def _file_object(data_dir: Path, name: str) -> dict:
         "contentUrl": relative,
         "contentSize": f"{path.stat().st_size} B",
         "encodingFormat": PARQUET_MEDIA_TYPE,
-        "sha256": sha256_file(path),
+        "sha256": sha256,
     }
 
 
@@ -180,9 +184,19 @@ def _record_set(spec: TableSpec, n_rows: int) -> dict:
     return record_set
 
 
-def croissant_document(data_dir: Path, tables: dict[str, pa.Table], info: ReleaseInfo) -> dict:
-    """The Croissant JSON-LD of the release at `data_dir` (tables in schema order)."""
-    names = [name for name in TABLES if name in tables]
+def croissant_document(
+    data_dir: Path,
+    tables: TableReader | dict[str, pa.Table],
+    info: ReleaseInfo,
+    checksums: Mapping[str, str] = MappingProxyType({}),
+) -> dict:
+    """The Croissant JSON-LD of the release at `data_dir` (tables in schema order).
+
+    `checksums` (path relative to data/ -> sha256) are the table files' hashes from when they
+    were written; a file missing from it is hashed here.
+    """
+    tables = table_reader(tables)
+    names = [name for name in TABLES if name in tables.names]
     dataset, ethics = info.meta["dataset"], info.meta["ethics"]
     return {
         "@context": CONTEXT,
@@ -201,14 +215,19 @@ def croissant_document(data_dir: Path, tables: dict[str, pa.Table], info: Releas
         "publisher": _organisation(info),
         "prov:wasDerivedFrom": {"@id": dataset["source_url"]},
         "rai:personalSensitiveInformation": ethics["statement"],
-        "distribution": [_file_object(data_dir, n) for n in names] + _file_sets(),
-        "recordSet": [_record_set(TABLES[n], tables[n].num_rows) for n in names],
+        "distribution": [_file_object(data_dir, n, checksums) for n in names] + _file_sets(),
+        "recordSet": [_record_set(TABLES[n], tables.num_rows(n)) for n in names],
     }
 
 
-def write_croissant(data_dir: Path, tables: dict[str, pa.Table], info: ReleaseInfo) -> Path:
+def write_croissant(
+    data_dir: Path,
+    tables: TableReader | dict[str, pa.Table],
+    info: ReleaseInfo,
+    checksums: Mapping[str, str] = MappingProxyType({}),
+) -> Path:
     """Write `data_dir/croissant.json` describing the tables already written under it."""
-    document = croissant_document(data_dir, tables, info)
+    document = croissant_document(data_dir, tables, info, checksums)
     path = data_dir / CROISSANT_FILE
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

@@ -19,6 +19,7 @@ from pipeline.masks.files import EXPERT
 from pipeline.names import CONSENSUS_METHODS, DEFAULT_METHOD, Method
 from pipeline.release.catalog import DERIVED_VIEWS
 from pipeline.release.info import ReleaseInfo
+from pipeline.tables.table_files import TableReader, table_reader
 
 _ANCHOR = f"({PUBLISHED_ANCHOR_XY[0]:g}, {PUBLISHED_ANCHOR_XY[1]:g})"
 METHOD_EXPLANATIONS: dict[str, str] = {
@@ -52,9 +53,13 @@ METHOD_EXPLANATIONS: dict[str, str] = {
 }
 
 
-def _count_by(table: pa.Table, column: str) -> dict[str, int]:
-    counts = pc.value_counts(table[column]).to_pylist()
-    return {row["values"]: row["counts"] for row in counts}
+def _counts(values: pa.ChunkedArray) -> dict[str, int]:
+    return {row["values"]: row["counts"] for row in pc.value_counts(values).to_pylist()}
+
+
+def _count_by(tables: TableReader, name: str, column: str) -> dict[str, int]:
+    """Rows of a table per value of one column (only that column is read)."""
+    return _counts(tables.columns(name, [column])[column])
 
 
 def _parts(counts: dict[str, int], order: tuple[str, ...] = ()) -> str:
@@ -62,35 +67,42 @@ def _parts(counts: dict[str, int], order: tuple[str, ...] = ()) -> str:
     return ", ".join(f"{counts[n]} {n}" for n in names)
 
 
-def release_counts(tables: dict[str, pa.Table]) -> list[tuple[str, int, str]]:
-    """(what, count, breakdown) rows of the card's summary, computed from the tables."""
-    rejects, masks, contours = tables["rejects"], tables["masks"], tables["contours"]
-    mask_methods = _count_by(masks, "method")
+def release_counts(
+    tables: TableReader | dict[str, pa.Table],
+) -> list[tuple[str, int, str]]:
+    """(what, count, breakdown) rows of the card's summary, from the tables' counted columns."""
+    tables = table_reader(tables)
+    mask_methods = _count_by(tables, "masks", "method")
     n_expert_masks = mask_methods.pop(EXPERT, 0)
     n_consensus_masks = sum(mask_methods.values())
-    valid = int(pc.sum(contours["is_valid"]).as_py() or 0)
+    valid = int(pc.sum(tables.columns("contours", ["is_valid"])["is_valid"]).as_py() or 0)
+    n = tables.num_rows
     return [
-        ("images", tables["images"].num_rows, _parts(_count_by(tables["images"], "phase"), PHASES)),
-        ("studies", tables["studies"].num_rows, ""),
-        ("experts", tables["experts"].num_rows, ""),
-        ("expert curves", contours.num_rows, f"{valid} with a simple cavity polygon"),
-        ("source points", tables["points"].num_rows, ""),
-        ("rejected or flagged records", rejects.num_rows, _parts(_count_by(rejects, "severity"))),
-        ("consensus rows", tables["consensus"].num_rows, "see the methods below"),
-        ("masks", masks.num_rows, f"{n_expert_masks} expert, {n_consensus_masks} consensus"),
+        ("images", n("images"), _parts(_count_by(tables, "images", "phase"), PHASES)),
+        ("studies", n("studies"), ""),
+        ("experts", n("experts"), ""),
+        ("expert curves", n("contours"), f"{valid} with a simple cavity polygon"),
+        ("source points", n("points"), ""),
+        (
+            "rejected or flagged records",
+            n("rejects"),
+            _parts(_count_by(tables, "rejects", "severity")),
+        ),
+        ("consensus rows", n("consensus"), "see the methods below"),
+        ("masks", n("masks"), f"{n_expert_masks} expert, {n_consensus_masks} consensus"),
     ]
 
 
-def _counts_section(tables: dict[str, pa.Table]) -> str:
+def _counts_section(tables: TableReader) -> str:
     lines = ["## This release in numbers\n", "| what | count | of which |", "|---|---|---|"]
     lines += [f"| {what} | {n} | {parts} |" for what, n, parts in release_counts(tables)]
     return "\n".join(lines) + "\n"
 
 
-def _methods_section(tables: dict[str, pa.Table]) -> str:
-    consensus, masks = tables["consensus"], tables["masks"]
-    rows = _count_by(consensus, "method")
-    mask_counts = _count_by(masks, "method")
+def _methods_section(tables: TableReader) -> str:
+    consensus = tables.columns("consensus", ["method", "image_id"])
+    rows = _counts(consensus["method"])
+    mask_counts = _count_by(tables, "masks", "method")
     lines = [
         "## Consensus methods\n",
         "Each method gives at most one consensus per image (leave-one-out: one per expert), "
@@ -199,8 +211,9 @@ def _sharealike(info: ReleaseInfo) -> str:
     )
 
 
-def dataset_card(tables: dict[str, pa.Table], info: ReleaseInfo) -> str:
+def dataset_card(tables: TableReader | dict[str, pa.Table], info: ReleaseInfo) -> str:
     """The dataset card's markdown."""
+    tables = table_reader(tables)
     dataset = info.meta["dataset"]
     header = (
         f"# {dataset['name']} {info.version}\n\n"
@@ -226,7 +239,9 @@ def dataset_card(tables: dict[str, pa.Table], info: ReleaseInfo) -> str:
     return "\n".join(sections)
 
 
-def write_dataset_card(data_dir: Path, tables: dict[str, pa.Table], info: ReleaseInfo) -> Path:
+def write_dataset_card(
+    data_dir: Path, tables: TableReader | dict[str, pa.Table], info: ReleaseInfo
+) -> Path:
     """Write `data_dir/README.md`, the dataset card."""
     path = data_dir / layout.CARD_FILE
     path.write_text(dataset_card(tables, info), encoding="utf-8")

@@ -31,16 +31,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from PIL import Image
 
 from pipeline.errors import ReleaseError
 from pipeline.exports.layout import IMAGES_DIR, NNUNET_DIR
 from pipeline.exports.nnunet_integrity import nnunet_integrity_problems
-from pipeline.exports.payload_tables import image_rows, sorted_rows
+from pipeline.exports.payload_tables import image_batches, rows
 from pipeline.masks.files import EXPERT
 from pipeline.names import DEFAULT_METHOD
 from pipeline.release.info import ReleaseInfo
 from pipeline.source.images import to_grey8
+from pipeline.tables.table_files import TableReader, sorted_batches, table_reader
 
 __all__ = ["nnunet_integrity_problems", "write_nnunet"]
 
@@ -52,17 +54,23 @@ PNG_COMPRESS_LEVEL = 6
 
 @dataclass
 class LabelFolder:
-    """One rater's label folder: who it holds, and image_id -> mask path relative to data/."""
+    """One rater's label folder: who it holds, and the image_ids it has a mask for."""
 
     rater: str
-    masks: dict[str, str] = field(default_factory=dict)
+    cases: set[str] = field(default_factory=set)
 
 
-def write_nnunet(data_dir: Path, tables: dict[str, pa.Table], info: ReleaseInfo) -> Path:
-    """Write (replacing) data/nnunet/<NNUNET_DATASET_NAME>/; the dataset folder."""
+def write_nnunet(
+    data_dir: Path, tables: TableReader | dict[str, pa.Table], info: ReleaseInfo
+) -> Path:
+    """Write (replacing) data/nnunet/<NNUNET_DATASET_NAME>/; the dataset folder.
+
+    Frames and masks are copied as the image and mask rows stream by; dataset.json, which
+    counts them, comes last.
+    """
+    tables = table_reader(tables)
     dataset_dir = data_dir / NNUNET_DIR
-    images, folders = image_rows(tables), _label_folders(tables)
-    missing = sorted({r["image_id"] for r in images} - set(folders["labelsTr"].masks))
+    missing = _images_without_default_mask(tables)
     if missing:
         raise ReleaseError(
             f"no {DEFAULT_METHOD} mask for {len(missing)} image(s)", record=missing[0]
@@ -70,14 +78,13 @@ def write_nnunet(data_dir: Path, tables: dict[str, pa.Table], info: ReleaseInfo)
     if dataset_dir.exists():
         shutil.rmtree(dataset_dir)
     (dataset_dir / "imagesTr").mkdir(parents=True)
-    for row in images:
+    n_cases = 0
+    for row in rows(image_batches(tables, ["file_name"])):
         target = dataset_dir / "imagesTr" / f"{row['image_id']}{CHANNEL_SUFFIX}{FILE_ENDING}"
         write_grayscale(data_dir / IMAGES_DIR / row["file_name"], target)
-    for name, folder in folders.items():
-        (dataset_dir / name).mkdir()
-        for image_id, relative in folder.masks.items():
-            shutil.copyfile(data_dir / relative, dataset_dir / name / f"{image_id}{FILE_ENDING}")
-    document = dataset_json(info, len(images), folders)
+        n_cases += 1
+    folders = _write_label_folders(data_dir, dataset_dir, tables)
+    document = dataset_json(info, n_cases, folders)
     (dataset_dir / "dataset.json").write_text(
         json.dumps(document, indent=2, ensure_ascii=True) + "\n", encoding="ascii"
     )
@@ -96,18 +103,36 @@ def write_grayscale(source: Path, target: Path) -> None:
     grey.save(target, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
 
 
-def _label_folders(tables: dict[str, pa.Table]) -> dict[str, LabelFolder]:
-    """Every label folder, labelsTr (the default consensus) first, then by rater and method."""
+def _images_without_default_mask(tables: TableReader) -> list[str]:
+    """image_ids (sorted, once each) that have no mask of the default consensus."""
+    image_ids = tables.columns("images", ["image_id"])["image_id"]
+    masks = tables.columns("masks", ["image_id", "method"])
+    labelled = masks.filter(pc.equal(masks["method"], DEFAULT_METHOD))["image_id"]
+    unlabelled = pc.invert(pc.is_in(image_ids, value_set=labelled.combine_chunks()))
+    return sorted(pc.unique(image_ids.filter(unlabelled)).to_pylist())
+
+
+def _write_label_folders(
+    data_dir: Path, dataset_dir: Path, tables: TableReader
+) -> dict[str, LabelFolder]:
+    """Copy every mask into its label folder; the folders, labelsTr (the default consensus)
+    first, then in (rater, method) order."""
     folders = {"labelsTr": LabelFolder(f"consensus {DEFAULT_METHOD} (the default)")}
-    for row in sorted_rows(tables["masks"], ("rater", "method", "image_id")):
+    (dataset_dir / "labelsTr").mkdir()
+    masks = sorted_batches(tables, "masks", ["path"], ("rater", "method", "image_id"))
+    for row in rows(masks):
         if row["method"] == DEFAULT_METHOD:
             name, rater = "labelsTr", folders["labelsTr"].rater
         elif row["method"] == EXPERT:
             name, rater = f"labelsTr_{row['rater']}", f"expert {row['rater']}"
         else:
             name, rater = f"labelsTr_{row['method']}", f"consensus {row['method']}"
-        folder = folders.setdefault(name, LabelFolder(rater))
-        folder.masks[row["image_id"]] = row["path"]
+        if name not in folders:
+            folders[name] = LabelFolder(rater)
+            (dataset_dir / name).mkdir()
+        target = dataset_dir / name / f"{row['image_id']}{FILE_ENDING}"
+        shutil.copyfile(data_dir / row["path"], target)
+        folders[name].cases.add(row["image_id"])
     return folders
 
 
@@ -132,7 +157,7 @@ def dataset_json(info: ReleaseInfo, n_cases: int, folders: dict[str, LabelFolder
         "release": info.version,
         "release_date": info.date,
         "label_folders": {
-            name: {"rater": folder.rater, "cases": len(folder.masks)}
+            name: {"rater": folder.rater, "cases": len(folder.cases)}
             for name, folder in folders.items()
         },
     }

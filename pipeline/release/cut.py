@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline.checksums import tree_manifest
 from pipeline.constants import DATASET_SLUG
 from pipeline.errors import ReleaseError
 from pipeline.locks import exclusive_lock, is_held
@@ -116,9 +115,8 @@ def cut_release(
         bag.mkdir()
         write_payload(bag)
         crash_point("payload")
-        make_bag(bag, bag_info(info, f"{DATASET_SLUG}-{info.version}"))
+        manifest = make_bag(bag, bag_info(info, f"{DATASET_SLUG}-{info.version}"))
         crash_point("bag")
-        manifest = tree_manifest(bag)
         archive = archive_path(releases_root, info.version)
         if final.exists():
             return recheck_existing(final, archive, bag, staging, manifest, info)

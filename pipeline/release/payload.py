@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,23 +19,29 @@ from pipeline.release.changelog import write_changelog
 from pipeline.release.cut import previous_version, release_path
 from pipeline.release.info import ReleaseInfo
 from pipeline.source.licence import DatasetMetadata
-from pipeline.tables.parquet_io import write_table
+from pipeline.tables.parquet_io import restamp_table
 from pipeline.tables.schemas import TABLES
+from pipeline.tables.table_files import TableFiles
 
 
 def write_payload(
     folder: Path,
-    tables: Mapping[str, pa.Table],
+    tables: TableFiles,
     info: ReleaseInfo,
     source_root: Path,
     work_dir: Path,
     releases_root: Path,
 ) -> None:
-    """Everything a release holds, written into `folder` (the future data/)."""
-    write_tables(folder, tables, info.meta, info.version)
-    copy_masks(tables["masks"], work_dir, folder)
-    copy_images(tables["images"], source_root, folder)
-    write_catalog(folder, sorted(tables))
+    """Everything a release holds, written into `folder` (the future data/).
+
+    Tables are read a few columns and a batch at a time, never whole (`TableFiles`).
+    """
+    checksums = write_tables(folder, tables, info.meta, info.version)
+    for batch in tables.batches("masks", ["path", "sha256"]):
+        copy_masks(batch, work_dir, folder)
+    for batch in tables.batches("images", ["file_name", "sha256"]):
+        copy_images(batch, source_root, folder)
+    write_catalog(folder, sorted(tables.names))
     write_coco(folder, tables, info)
     problems = nnunet_integrity_problems(write_nnunet(folder, tables, info))
     if problems:
@@ -46,16 +51,26 @@ def write_payload(
     previous = previous_version(releases_root, info.version)
     older = (previous, release_path(releases_root, previous) / "data") if previous else None
     write_changelog(folder, info, older)
-    write_croissant(folder, tables, info)  # last: it records the other files' checksums
+    # Last: it records the other files' checksums (the tables' from when they were written).
+    write_croissant(folder, tables, info, checksums)
 
 
 def write_tables(
-    data_dir: Path, tables: Mapping[str, pa.Table], meta: DatasetMetadata, version: str
-) -> None:
-    """`tables/<table>.parquet` for every table, stamped with licence and version."""
+    data_dir: Path, tables: TableFiles, meta: DatasetMetadata, version: str
+) -> dict[str, str]:
+    """`tables/<table>.parquet` for every table, stamped with licence and version.
+
+    Each is the run's file with the release's stamp instead of "unreleased", copied a row group
+    at a time (the bytes `write_table` would write); returns relative path -> sha256.
+    """
     stamp = meta.parquet_stamp(version)
-    for name in sorted(tables):
-        write_table(tables[name], TABLES[name], data_dir / layout.table_path(name), stamp)
+    checksums = {}
+    for name in sorted(tables.names):
+        relative = layout.table_path(name)
+        checksums[relative] = restamp_table(
+            tables.existing(name), TABLES[name], data_dir / relative, stamp
+        )
+    return checksums
 
 
 def write_catalog(data_dir: Path, table_names: list[str]) -> None:
@@ -63,15 +78,15 @@ def write_catalog(data_dir: Path, table_names: list[str]) -> None:
     (data_dir / layout.CATALOG_FILE).write_text(catalog_sql(table_names), encoding="utf-8")
 
 
-def copy_masks(masks: pa.Table, work_dir: Path, data_dir: Path) -> None:
-    """Copy every mask file named in the `masks` table from the work folder, hash-checked."""
+def copy_masks(masks: pa.Table | pa.RecordBatch, work_dir: Path, data_dir: Path) -> None:
+    """Copy every mask file named in these `masks` rows from the work folder, hash-checked."""
     for relative, sha256 in zip(
         masks["path"].to_pylist(), masks["sha256"].to_pylist(), strict=True
     ):
         copy_checked(work_dir / relative, data_dir / relative, sha256, "written")
 
 
-def copy_images(images: pa.Table, source_root: Path, data_dir: Path) -> None:
+def copy_images(images: pa.Table | pa.RecordBatch, source_root: Path, data_dir: Path) -> None:
     """`images/<file name>`: exactly the bytes that were validated (sha256 checked on copy)."""
     for name, sha256 in zip(
         images["file_name"].to_pylist(), images["sha256"].to_pylist(), strict=True

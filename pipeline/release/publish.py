@@ -18,10 +18,10 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.checksums import sha256_file, tree_manifest
+from pipeline.checksums import sha256_file
 from pipeline.constants import DATASET_SLUG
 from pipeline.errors import ReleaseError
-from pipeline.release.bag import write_archive
+from pipeline.release.bag import archive_digest, bag_manifest, unlisted_files, write_archive
 from pipeline.release.info import ReleaseInfo
 
 # Fault injection for the crash tests: the process kills itself (SIGKILL) at this step.
@@ -75,11 +75,14 @@ def recheck_existing(
 ) -> ReleaseOutcome:
     """An existing version: refuse different content; for identical content check the archive.
 
-    A missing archive or `.sha256` (a cut interrupted after the rename) is written again, with
-    a note; an archive whose bytes differ from the identical build is refused, never replaced.
+    The existing release's content is what its manifests record (`bag_manifest`, nothing is
+    hashed again), with any file added to or missing from its folder; `verify` is what checks
+    its files against those manifests. A missing archive or `.sha256` (a cut interrupted after
+    the rename) is written again, with a note; an archive whose bytes differ from the
+    identical build is refused, never replaced.
     """
-    existing = tree_manifest(final)
-    differences = manifest_difference(existing, manifest)
+    existing = bag_manifest(final)
+    differences = manifest_difference(existing, manifest) + unlisted_files(final, existing)
     if differences:
         shown = "; ".join(differences[:SHOWN_DIFFERENCES])
         more = len(differences) - SHOWN_DIFFERENCES
@@ -88,20 +91,22 @@ def recheck_existing(
             f"{f'; and {more} more' if more > 0 else ''}. Cut a new version instead.",
             file=str(final),
         )
-    staged_archive, digest = _build_archive(bag, staging, info)
     notes = []
     actual = _existing_archive_digest(archive, info.version)
     if actual is None:
+        staged_archive, digest = _build_archive(bag, staging, info)
         os.chmod(staged_archive, READ_ONLY_FILE)
         os.replace(staged_archive, archive)
         notes.append(f"its archive {archive.name} was missing: written again")
-    elif actual != digest:
-        raise ReleaseError(
-            f"version {info.version} exists with identical content, but its archive differs "
-            f"from it (sha256 {actual[:16]}…, the release builds {digest[:16]}…): it was changed "
-            "after release. Delete it and its .sha256 to have them written again.",
-            file=str(archive),
-        )
+    else:
+        digest = archive_digest(bag, *_archive_top_and_mtime(info))
+        if actual != digest:
+            raise ReleaseError(
+                f"version {info.version} exists with identical content, but its archive differs "
+                f"from it (sha256 {actual[:16]}…, the release builds {digest[:16]}…): it was "
+                "changed after release. Delete it and its .sha256 to have them written again.",
+                file=str(archive),
+            )
     sidecar = _sidecar(archive)
     if not sidecar.is_file() or sidecar.read_text(encoding="utf-8") != _sidecar_text(
         archive, digest
@@ -148,10 +153,15 @@ def crash_point(step: str) -> None:
 
 def _build_archive(bag: Path, staging: Path, info: ReleaseInfo) -> tuple[Path, str]:
     """The release's deterministic archive, written in the staging folder; (path, sha256)."""
-    mtime = int(dt.datetime.fromisoformat(info.date).replace(tzinfo=dt.UTC).timestamp())
     staged = staging / f"{DATASET_SLUG}-{info.version}.tar.gz"
-    digest = write_archive(bag, staged, f"{DATASET_SLUG}-{info.version}", mtime)
+    digest = write_archive(bag, staged, *_archive_top_and_mtime(info))
     return staged, digest
+
+
+def _archive_top_and_mtime(info: ReleaseInfo) -> tuple[str, int]:
+    """The archive's top folder name and the time stamped on every entry: the release date."""
+    mtime = int(dt.datetime.fromisoformat(info.date).replace(tzinfo=dt.UTC).timestamp())
+    return f"{DATASET_SLUG}-{info.version}", mtime
 
 
 def _existing_archive_digest(archive: Path, version: str) -> str | None:

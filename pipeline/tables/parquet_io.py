@@ -11,10 +11,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
-from pipeline.errors import writing
+from pipeline.checksums import HashingWriter
+from pipeline.errors import ReleaseError, writing
 from pipeline.tables.schemas import TableSpec
 
 GEOPARQUET_VERSION = "1.1.0"
+# How every table file is written (`restamp_table` and the bucket assembly copy them).
 PARQUET_COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 1_000_000
 GEOMETRY_TYPE_NAMES = {3: "Polygon", 6: "MultiPolygon", 1: "LineString", 0: "Point"}
@@ -53,14 +55,22 @@ def geo_metadata(table: pa.Table, column: str) -> dict:
     }
 
 
+def table_metadata(spec: TableSpec, stamp: dict[str, str], geo: str | None) -> dict[str, str]:
+    """A table file's key-value metadata: the schema's, `stamp`, the table's name, `geo`."""
+    metadata = dict(stamp)
+    metadata["unitylv.table"] = spec.name
+    if geo is not None:
+        metadata["geo"] = geo
+    return {**(spec.schema.metadata or {}), **metadata}
+
+
 def write_table(table: pa.Table, spec: TableSpec, path: Path, stamp: dict[str, str]) -> Path:
     """Write `table` conformed to `spec` at `path` atomically, `stamp` as key-value metadata."""
     table = conform(table, spec)
-    metadata = dict(stamp)
-    metadata["unitylv.table"] = spec.name
+    geo = None
     if spec.geometry_column:
-        metadata["geo"] = json.dumps(geo_metadata(table, spec.geometry_column), sort_keys=True)
-    table = table.replace_schema_metadata({**(spec.schema.metadata or {}), **metadata})
+        geo = json.dumps(geo_metadata(table, spec.geometry_column), sort_keys=True)
+    table = table.replace_schema_metadata(table_metadata(spec, stamp, geo))
     partial = path.with_name(path.name + ".partial")
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +79,39 @@ def write_table(table: pa.Table, spec: TableSpec, path: Path, stamp: dict[str, s
         )
         os.replace(partial, path)
     return path
+
+
+def restamp_table(source: Path, spec: TableSpec, path: Path, stamp: dict[str, str]) -> str:
+    """Copy a file written by `write_table` to `path` with another `stamp`; its sha256.
+
+    The rows are not read whole: one row group at a time goes from `source` to `path` through
+    the same writer settings, so `path` holds exactly the bytes `write_table` would write for
+    the same table and stamp (the `geo` metadata, a summary of the unchanged rows, is kept).
+    The bytes are hashed as they are written.
+    """
+    with pq.ParquetFile(source) as reader:
+        written = reader.schema_arrow
+        geo = (written.metadata or {}).get(b"geo") if spec.geometry_column else None
+        if not written.remove_metadata().equals(spec.schema.remove_metadata()) or (
+            spec.geometry_column and geo is None
+        ):
+            raise ReleaseError(
+                f"not a {spec.name} table written by this version: run the derive job again",
+                file=str(source),
+            )
+        metadata = table_metadata(spec, stamp, geo.decode() if geo is not None else None)
+        schema = written.with_metadata(metadata)
+        partial = path.with_name(path.name + ".partial")
+        with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open("wb") as raw:
+                hashing = HashingWriter(raw)
+                with pq.ParquetWriter(hashing, schema, compression=PARQUET_COMPRESSION) as writer:
+                    for group in range(reader.num_row_groups):
+                        rows = reader.read_row_group(group).replace_schema_metadata(metadata)
+                        writer.write_table(rows, row_group_size=ROW_GROUP_ROWS)
+            os.replace(partial, path)
+    return hashing.hexdigest()
 
 
 def read_table(path: Path) -> pa.Table:
