@@ -8,8 +8,10 @@ records that are kept.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,13 +38,11 @@ from pipeline.source.images import (
     parse_image_name,
     unsafe_name_reason,
 )
-from pipeline.source.reader import (
-    RawSource,
-    annotation_shape_problem,
-    describe_value,
-    is_json_object,
-    read_source,
-)
+from pipeline.source.jsonvalues import describe_value, is_json_object
+from pipeline.source.reader import RawSource
+
+# One image record of the annotations: (its position in the file, image name, value).
+ImageRecord = tuple[int, str, Any]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,18 @@ class ValidatedSource:
     image_counts: RecordCounts
     curve_counts: RecordCounts
 
+    @property
+    def expert_ids(self) -> dict[str, str]:
+        """userId -> E01, E02, ...: the accepted curves' userIds, sorted, numbered."""
+        return number_experts(c.user_id for c in self.curves)
+
+
+def number_experts(user_ids: Iterable[str]) -> dict[str, str]:
+    """Stable short expert ids: the distinct userIds sorted, numbered E01, E02, ..."""
+    users = sorted(set(user_ids))
+    width = max(2, len(str(len(users))))
+    return {u: f"E{i:0{width}d}" for i, u in enumerate(users, start=1)}
+
 
 @dataclass
 class _Candidate:
@@ -100,7 +112,7 @@ class _Candidate:
 
 
 @dataclass
-class _Ledger:
+class Ledger:
     """Collects outcomes so that each record ends in exactly one place."""
 
     rejects: list[Reject] = field(default_factory=list)
@@ -120,6 +132,24 @@ class _Ledger:
 
     def warn(self, source: str, record: str, check: str, msg: str) -> None:
         self.rejects.append(Reject(source, record, check, "warning", capped(msg)))
+
+    def image_counts(self, accepted: int) -> RecordCounts:
+        return RecordCounts(self.images_total, accepted, self.images_rejected)
+
+    def curve_counts(self, accepted: int) -> RecordCounts:
+        return RecordCounts(self.curves_total, accepted, self.curves_rejected)
+
+
+@dataclass
+class CheckedRecords:
+    """What checking a set of image records gives: accepted studies' images (ED then ES, in
+    the order of their ED image in the file), their curves, consensus curves, outcomes."""
+
+    images: list[AcceptedImage]
+    curves: list[AcceptedCurve]
+    ed_orders: list[int]  # per accepted study (images[2k], images[2k + 1]): its ED record's order
+    consensus: dict[str, np.ndarray]
+    ledger: Ledger
 
 
 class _Rejected(Exception):
@@ -144,39 +174,65 @@ def unexpected_message(exc: Exception, source: str, record: str) -> str:
 
 
 def validate_source(path: Path) -> ValidatedSource:
-    """Read and validate the source folder at `path` (whole-source faults raise SourceError)."""
-    raw = read_source(path)
-    problem = annotation_shape_problem(raw)
-    if problem:
-        raise problem
-    return validate_raw(raw)
+    """Read and validate the source folder at `path` (whole-source faults raise SourceError).
+
+    Streams the source into per-bucket shards in a temporary folder and validates bucket by
+    bucket, as the partitioned pipeline does (`pipeline.source.buckets.validate_all`).
+    """
+    from pipeline.source.buckets import validate_all
+
+    return validate_all(path)
 
 
 def validate_raw(raw: RawSource) -> ValidatedSource:
-    """Validate every record of a parsed source."""
-    ledger = _Ledger()
+    """Validate every record of a parsed source (the whole dataset in memory at once)."""
     files, refused = list_image_files(raw.root)
-    candidates = _annotated_images(raw, files, refused, ledger)
-    _unannotated_files(raw, files, refused, ledger)
-    images, curves = _studies(candidates, ledger)
-    consensus = _consensus(raw, {i.name.file_name: i for i in images}, ledger)
-    n_curves = len(curves)
+    records = ((order, key, value) for order, (key, value) in enumerate(raw.annotations))
+    checked = check_records(records, files, refused, raw.consensus)
     return ValidatedSource(
-        images=images,
-        curves=curves,
-        consensus=consensus,
-        rejects=ledger.rejects,
-        image_counts=RecordCounts(ledger.images_total, len(images), ledger.images_rejected),
-        curve_counts=RecordCounts(ledger.curves_total, n_curves, ledger.curves_rejected),
+        images=checked.images,
+        curves=checked.curves,
+        consensus=checked.consensus,
+        rejects=checked.ledger.rejects,
+        image_counts=checked.ledger.image_counts(len(checked.images)),
+        curve_counts=checked.ledger.curve_counts(len(checked.curves)),
     )
 
 
+def check_records(
+    records: Iterable[ImageRecord],
+    files: dict[str, Path],
+    refused: dict[str, str],
+    consensus: Iterable[tuple[str, Any]] | None,
+    ledger: Ledger | None = None,
+    seen: set[str] | None = None,
+) -> CheckedRecords:
+    """Check image records, the image files they may name, and consensus curves.
+
+    `files` and `refused` (from `list_image_files`) are the Images/ entries these records
+    answer for: each one not named by a record is rejected as unannotated. Studies are made
+    of these records only, so every image of a study must be among them (a bucket holds
+    whole studies). `ledger` and `seen` (the names already seen) carry over between calls.
+    """
+    ledger = Ledger() if ledger is None else ledger
+    seen = set() if seen is None else seen
+    candidates = _annotated_images(records, files, refused, ledger, seen)
+    _unannotated_files(seen, files, refused, ledger)
+    images, curves, ed_orders = _studies(candidates, ledger)
+    accepted = {i.name.file_name: i for i in images}
+    published = _consensus(consensus, accepted, ledger) if consensus is not None else {}
+    return CheckedRecords(images, curves, ed_orders, published, ledger)
+
+
 def _annotated_images(
-    raw: RawSource, files: dict[str, Path], refused: dict[str, str], ledger: _Ledger
+    records: Iterable[ImageRecord],
+    files: dict[str, Path],
+    refused: dict[str, str],
+    ledger: Ledger,
+    seen: set[str],
 ) -> list[_Candidate]:
-    seen: set[str] = set()
     candidates = []
-    for order, (key, value) in enumerate(raw.annotations):
+    for order, key, value in records:
         n_curves = len(value) if is_json_object(value) else 0
         ledger.images_total += 1
         ledger.curves_total += n_curves
@@ -243,7 +299,7 @@ def _image_record_problem(
 
 
 def _image_curves(
-    key: str, image_id: str, value: list, facts: ImageFacts, ledger: _Ledger
+    key: str, image_id: str, value: list, facts: ImageFacts, ledger: Ledger
 ) -> list[AcceptedCurve]:
     curves, users = [], set()
     for user_id, curve_value in value:
@@ -266,7 +322,7 @@ def _image_curves(
     return curves
 
 
-def _curve_warnings(record: str, user_id: str, xy: np.ndarray, ledger: _Ledger) -> None:
+def _curve_warnings(record: str, user_id: str, xy: np.ndarray, ledger: Ledger) -> None:
     reason = self_intersection_reason(xy)
     if reason:
         ledger.warn(
@@ -285,9 +341,8 @@ def _curve_warnings(record: str, user_id: str, xy: np.ndarray, ledger: _Ledger) 
 
 
 def _unannotated_files(
-    raw: RawSource, files: dict[str, Path], refused: dict[str, str], ledger: _Ledger
+    annotated: set[str], files: dict[str, Path], refused: dict[str, str], ledger: Ledger
 ) -> None:
-    annotated = {key for key, _ in raw.annotations}
     for name, reason in refused.items():
         if name not in annotated:
             ledger.images_total += 1
@@ -315,12 +370,12 @@ def _unannotated_files(
 
 
 def _studies(
-    candidates: list[_Candidate], ledger: _Ledger
-) -> tuple[list[AcceptedImage], list[AcceptedCurve]]:
+    candidates: list[_Candidate], ledger: Ledger
+) -> tuple[list[AcceptedImage], list[AcceptedCurve], list[int]]:
     by_study: dict[str, list[_Candidate]] = defaultdict(list)
     for c in candidates:
         by_study[c.name.study_id].append(c)
-    images, curves = [], []
+    images, curves, ed_orders = [], [], []
     for study_id, members in by_study.items():
         if len(members) != 2:
             for c in members:
@@ -332,19 +387,19 @@ def _studies(
                     len(c.curves),
                 )
             continue
-        for phase, c in zip(("ED", "ES"), sorted(members, key=lambda m: m.order), strict=True):
+        members = sorted(members, key=lambda m: m.order)
+        for phase, c in zip(("ED", "ES"), members, strict=True):
             images.append(AcceptedImage(c.name, c.facts, phase, len(c.curves)))
             curves.extend(c.curves)
-    return images, curves
+        ed_orders.append(members[0].order)
+    return images, curves, ed_orders
 
 
 def _consensus(
-    raw: RawSource, accepted: dict[str, AcceptedImage], ledger: _Ledger
+    records: Iterable[tuple[str, Any]], accepted: dict[str, AcceptedImage], ledger: Ledger
 ) -> dict[str, np.ndarray]:
-    if raw.consensus is None:
-        return {}
     consensus = {}
-    for key, value in raw.consensus:
+    for key, value in records:
         if key not in accepted:
             ledger.warn(
                 CONSENSUS_FILE,
