@@ -62,9 +62,15 @@ def scan(chunk: np.ndarray, state: ScanState) -> Structure:
         if quotes.size:
             quotes = quotes[~_escaped(quotes, backslashes, state.backslashes)]
         state.backslashes = _trailing_run(chunk.size, backslashes, state.backslashes)
-    candidates = np.flatnonzero(_STRUCTURAL[chunk])
-    quotes_before = np.searchsorted(quotes, candidates)
-    positions = candidates[((quotes_before + state.in_string) & 1) == 0]
+    positions = np.flatnonzero(_STRUCTURAL[chunk])
+    if quotes.size:  # keep those after an even number of quotes (in-place: no temporaries)
+        parity = np.searchsorted(quotes, positions)
+        parity += state.in_string
+        parity &= 1
+        positions = positions[parity == 0]
+        del parity
+    elif state.in_string:
+        positions = positions[:0]
     codes = chunk[positions]
     depths = state.depth + np.cumsum(_DELTA[codes], dtype=np.int64)
     state.in_string = bool((state.in_string + quotes.size) & 1)

@@ -9,7 +9,6 @@ for text that is not JSON, the line and column as json reports them for the whol
 from __future__ import annotations
 
 import codecs
-import itertools
 import json
 import os
 import re
@@ -135,9 +134,8 @@ class _Splitter:
     def records(self, shape: str) -> Iterator[SourceRecord]:
         chunks = self._chunks()
         for base, data in chunks:
-            text_at = np.flatnonzero(~WHITESPACE[as_array(data)])
-            if text_at.size:
-                start = int(text_at[0])
+            start = _first_text(as_array(data))
+            if start is not None:
                 self.line += data.count(b"\n", 0, start)
                 top_at = base + start
                 break
@@ -147,8 +145,9 @@ class _Splitter:
         if data[start] not in b"{[":
             self._top_scalar(top_at, data[start:], chunks, shape)
         self.is_object = data[start] == ord("{")
-        head = (top_at + 1, data[start + 1 :])
-        yield from self._container(head[0], itertools.chain([head], chunks))
+        head = [(top_at + 1, data[start + 1 :])]
+        del data
+        yield from self._container(top_at + 1, _drain(head, chunks))
         if not self.is_object:
             raise SourceError(f"top level is an array, expected {shape}", file=self.rel)
 
@@ -208,6 +207,7 @@ class _Splitter:
                 pending_depth = max(pending_depth, int(deepest[-1]))
                 self._check_size(pending_size, pending[0], record_line)
             self.line += newlines.size
+            del a, data, structure, ends, deepest, newlines  # not alive while the next is read
         if not done:  # the file ends inside the top level: json names the fault
             text = b"".join(pending)
             self._record(text, record_at, record_line, pending_depth - 1, order, None)
@@ -242,9 +242,9 @@ class _Splitter:
         return SourceRecord(order, key, match.group(1), raw_value, item, line, depth)
 
     def _only_whitespace(self, a: np.ndarray, base: int) -> None:
-        extra = np.flatnonzero(~WHITESPACE[a])
-        if extra.size:
-            raise JsonTextError(base + int(extra[0]), "Extra data")
+        extra = _first_text(a)
+        if extra is not None:
+            raise JsonTextError(base + extra, "Extra data")
 
     def _check_size(self, size: int, head: bytes, line: int) -> None:
         if size <= MAX_RECORD_BYTES:
@@ -258,6 +258,19 @@ class _Splitter:
         raise SourceError(
             f"one record is over the {MAX_RECORD_BYTES}-byte limit", file=self.rel, record=record
         )
+
+
+def _first_text(a: np.ndarray) -> int | None:
+    """Offset of the first byte that is not JSON whitespace, or None."""
+    text = ~WHITESPACE[a]
+    return int(text.argmax()) if text.any() else None
+
+
+def _drain(head: list, rest: Iterator) -> Iterator:
+    """`head`'s items (dropped as they are handed out), then `rest`'s."""
+    while head:
+        yield head.pop(0)
+    yield from rest
 
 
 def line_column(path: Path, offset: int, bom: int) -> tuple[int, int]:
