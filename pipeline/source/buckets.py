@@ -1,9 +1,18 @@
 """Record-level validation of one bucket of studies, from the shards a scan wrote.
 
 A bucket holds whole studies (a study's images share its hash, so its bucket), so each bucket
-validates alone: its records, its Images/ entries, its consensus curves. Its tables
-(`pipeline.tables.source_tables.bucket_tables`) concatenated over all buckets, with the scan's
-rejects, are the whole source's tables.
+validates alone: its records, its Images/ entries, its consensus curves. The partitioned flow:
+
+    scan = scan_source(root, shards_dir)                   # once: SourceScan, small
+    source = validate_bucket(scan.root, shards_dir, b, scan.expert_ids)   # per bucket b
+    bucket_tables(source)   # per bucket: images, studies, points, contours, rejects
+    experts_table_for(scan.expert_ids, sum of every bucket's source.curves_per_user())
+    rejects_table_of(scan.rejects)   # the rejects that belong to no bucket
+
+Concatenated and conformed (sorted by each spec's key), the buckets' tables plus the scan's
+rejects equal the whole source's tables. A bucket's inputs are its fingerprint
+(`scan.buckets[b].fingerprint`) and the expert numbering (`scan.expert_ids`, global: a new
+userId in one bucket renumbers every bucket's expert ids).
 """
 
 from __future__ import annotations
@@ -16,6 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.source.images import list_image_files
+from pipeline.source.outcomes import (
+    AcceptedCurve,
+    AcceptedImage,
+    RecordCounts,
+    Reject,
+    ValidatedSource,
+)
 from pipeline.source.reader import ANNOTATIONS_KEEP, CONSENSUS_KEEP
 from pipeline.source.shards import (
     BUCKETS,
@@ -26,14 +42,7 @@ from pipeline.source.shards import (
     scan_source,
     shard_path,
 )
-from pipeline.source.validation import (
-    AcceptedCurve,
-    AcceptedImage,
-    RecordCounts,
-    Reject,
-    ValidatedSource,
-    check_records,
-)
+from pipeline.source.validation import check_records
 
 
 @dataclass

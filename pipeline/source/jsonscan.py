@@ -8,9 +8,13 @@ in fixed-size chunks and a record's own bytes can be scanned again alone.
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+
+from pipeline.constants import STREAM_CHUNK_BYTES
 
 QUOTE, BACKSLASH, COMMA, NEWLINE = (ord(c) for c in '"\\,\n')
 _DELTA = np.zeros(256, np.int8)
@@ -213,3 +217,44 @@ def _track_maxima(
         if group_max.size:
             maxima.append(group_max.astype(np.int64))
     return n_cut + int(cut_opening.sum())
+
+
+def line_column(path: Path, offset: int, bom: int) -> tuple[int, int]:
+    """json's line and column (in characters, from 1) of byte `offset` of the file."""
+    line, line_start, read = 1, bom, 0
+    with open(path, "rb") as handle:
+        while read < offset:
+            data = handle.read(min(STREAM_CHUNK_BYTES, offset - read))
+            if not data:
+                break
+            newlines = np.flatnonzero(as_array(data) == NEWLINE)
+            if newlines.size:
+                line += newlines.size
+                line_start = read + int(newlines[-1]) + 1
+            read += len(data)
+        handle.seek(line_start)
+        characters, left = 0, max(offset - line_start, 0)
+        while left:
+            data = handle.read(min(STREAM_CHUNK_BYTES, left))
+            if not data:
+                break
+            characters += int(np.count_nonzero((as_array(data) & 0xC0) != 0x80))
+            left -= len(data)
+    return line, characters + 1
+
+
+def first_non_utf8(path: Path, bom: int) -> int | None:
+    """Offset of the first byte that is not UTF-8 text (after the byte-order mark), or None."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    read = bom
+    with open(path, "rb") as handle:
+        handle.seek(bom)
+        while data := handle.read(STREAM_CHUNK_BYTES):
+            carried = len(decoder.getstate()[0])  # bytes of a character begun in the last chunk
+            try:
+                decoder.decode(data)
+            except UnicodeDecodeError as exc:
+                return read - carried + exc.start
+            read += len(data)
+    pending = len(decoder.getstate()[0])  # a character cut short by the end of the file
+    return read - pending if pending else None

@@ -31,6 +31,7 @@ from pipeline.errors import writing
 from pipeline.source.images import list_image_files, parse_image_name
 from pipeline.source.jsonparse import parse_text
 from pipeline.source.jsonvalues import is_json_object, json_kind
+from pipeline.source.outcomes import Ledger, RecordCounts, Reject, number_experts
 from pipeline.source.reader import (
     ANNOTATIONS_KEEP,
     CONSENSUS_KEEP,
@@ -40,7 +41,7 @@ from pipeline.source.reader import (
     source_root,
 )
 from pipeline.source.stream import SourceRecord, stream_records
-from pipeline.source.validation import Ledger, RecordCounts, Reject, check_records, number_experts
+from pipeline.source.validation import check_records
 
 BUCKETS = STUDY_BUCKETS
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import shapely
 
 from pipeline.geometry import cavity, is_traced_lateral_first, traced_polygon
-from pipeline.source.validation import (
+from pipeline.source.outcomes import (
     AcceptedCurve,
     AcceptedImage,
     Reject,
