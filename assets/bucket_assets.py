@@ -13,16 +13,18 @@ import pyarrow.parquet as pq
 from assets.errors import user_errors_as_failures
 from assets.fingerprint import code_fingerprint
 from assets.partitions import ONE_RUN, STUDY_BUCKETS
-from assets.resources import CalibrationFile, SourceFolder, WorkFolder
+from assets.resources import CalibrationFile, WorkFolder
 from pipeline.buckets import layout
 from pipeline.buckets.assemble import write_part
 from pipeline.buckets.derive import DERIVED_TABLES, derive_bucket
-from pipeline.buckets.interim_scan import SourceScan, validate_bucket
-from pipeline.buckets.records import RECORD_TABLES, bucket_counts, bucket_record_tables
+from pipeline.buckets.records import RECORD_TABLES, counts_of
 from pipeline.checksums import sha256_file
 from pipeline.measurements.calibration import read_calibration
 from pipeline.parallel import image_pool
+from pipeline.source.buckets import validate_bucket
+from pipeline.source.shards import SourceScan
 from pipeline.tables.schemas import TABLES
+from pipeline.tables.source_tables import bucket_tables
 
 RECORDS, DERIVED = "records", "derived"
 
@@ -64,7 +66,6 @@ def _results(tables: tuple[str, ...], derived: list[str], reused: list[str]):
 )
 def bucket_records(
     context: dg.AssetExecutionContext,
-    source: SourceFolder,
     work: WorkFolder,
     source_scan: SourceScan,
 ):
@@ -72,18 +73,20 @@ def bucket_records(
     code = code_fingerprint()
     derived, reused = [], []
     for bucket in context.partition_keys:
-        digest = layout.fingerprint(scan.bucket_fingerprint(bucket), code)
+        digest = layout.fingerprint(scan.buckets[bucket].fingerprint, str(scan.user_ids), code)
         outputs = [layout.part_path(work.root, t, bucket) for t in RECORD_TABLES]
         if layout.is_current(work.root, RECORDS, bucket, digest, outputs):
             reused.append(bucket)
             continue
         layout.forget(work.root, RECORDS, bucket)
         with user_errors_as_failures():
-            validated = validate_bucket(source.root, work.root / "shards", bucket, scan.expert_ids)
-            for name, table in bucket_record_tables(validated, scan.expert_ids).items():
+            validated = validate_bucket(scan.root, work.root / "shards", bucket, scan.expert_ids)
+            for name, table in bucket_tables(validated).items():
                 write_part(table, TABLES[name], layout.part_path(work.root, name, bucket))
             layout.write_published(work.root, bucket, validated.consensus)
-            layout.write_counts(work.root, bucket, bucket_counts(validated))
+            layout.write_counts(
+                work.root, bucket, counts_of(validated.image_counts, validated.curve_counts)
+            )
         layout.mark_current(work.root, RECORDS, bucket, digest)
         derived.append(bucket)
     context.log.info(f"buckets validated: {len(derived)}, reused: {len(reused)}")

@@ -8,10 +8,11 @@ from assets.metadata import table_metadata
 from assets.resources import SourceFolder, WorkFolder
 from pipeline.buckets import layout
 from pipeline.buckets.assemble import write_part
-from pipeline.buckets.interim_scan import SourceScan, scan_source
+from pipeline.buckets.records import counts_of
 from pipeline.source.licence import licence_problems, load_metadata
+from pipeline.source.shards import SourceScan, scan_source
 from pipeline.tables import schemas
-from pipeline.tables.parquet_io import table_from_rows
+from pipeline.tables.source_tables import experts_table_for, rejects_table_of
 from pipeline.tables.table_files import TableFiles
 
 SHARDS_DIR = "shards"
@@ -28,19 +29,20 @@ def source_scan(
     with user_errors_as_failures():
         scan = scan_source(source.root, work.root / SHARDS_DIR)
         # Records that belong to no bucket (unsafe or unparsable names, stray files).
-        rows = [r.__dict__ for r in scan.rejects]
         write_part(
-            table_from_rows(rows, schemas.REJECTS),
+            rejects_table_of(scan.rejects),
             schemas.REJECTS,
             layout.part_path(work.root, "rejects", layout.SOURCE_PART),
         )
-        layout.write_counts(work.root, layout.SOURCE_PART, scan.counts)
+        layout.write_counts(
+            work.root, layout.SOURCE_PART, counts_of(scan.image_counts, scan.curve_counts)
+        )
     context.add_output_metadata(
         {
             "source": str(source.root),
-            "annotated_images": scan.annotated_images,
-            "consensus_file": scan.consensus_file,
-            "buckets": len(scan.fingerprints),
+            "annotated_images": scan.n_records,
+            "consensus_file": scan.has_consensus,
+            "buckets": len(scan.buckets),
         }
     )
     return scan
@@ -59,7 +61,7 @@ def licence(source: SourceFolder) -> dg.AssetCheckResult:
 
 @dg.asset_check(asset=source_scan, blocking=True, description="Images/ holds the annotated frames.")
 def image_folder(source_scan: SourceScan) -> dg.AssetCheckResult:
-    problem = source_scan.image_folder_problem
+    problem = source_scan.folder_problem
     return dg.AssetCheckResult(
         passed=problem is None, description=problem or "Images/ holds annotated PNG frames"
     )
@@ -76,15 +78,11 @@ def experts(
 ) -> pa.Table:
     contours = TableFiles(work.root / "tables").columns("contours", ["expert_id"])
     counts = contours.group_by("expert_id").aggregate([("expert_id", "count")])
-    n_curves = dict(
+    per_expert = dict(
         zip(counts["expert_id"].to_pylist(), counts["expert_id_count"].to_pylist(), strict=True)
     )
-    rows = [
-        {"expert_id": e, "user_id": u, "n_curves": n_curves[e]}
-        for u, e in source_scan.expert_ids.items()
-        if n_curves.get(e)
-    ]
-    table = table_from_rows(rows, schemas.EXPERTS)
+    ids = source_scan.expert_ids
+    table = experts_table_for(ids, {u: per_expert.get(e, 0) for u, e in ids.items()})
     context.add_output_metadata(table_metadata(table, schemas.EXPERTS))
     return table
 

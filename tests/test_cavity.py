@@ -195,7 +195,8 @@ def test_contours_store_the_cavity_so_spatial_area_equals_area_px():
         AcceptedCurve("img", "user-a", FIGURE_EIGHT),
         AcceptedCurve("img", "user-b", ORIGIN + np.array([[0.0, 0.0], [30.0, 0.0], [30.0, 20.0]])),
     ]
-    table = contours_table(SimpleNamespace(curves=curves)).to_pylist()
+    ids = {"user-a": "E01", "user-b": "E02"}
+    table = contours_table(SimpleNamespace(curves=curves, expert_ids=ids)).to_pylist()
     eight, triangle = table
     assert (eight["is_valid"], triangle["is_valid"]) == (False, True)
     assert eight["area_px"] == pytest.approx(3200.0, rel=1e-12)

@@ -224,7 +224,7 @@ def test_twenty_digit_integer_is_only_outside_the_image(source_copy):
     assert reject_of(validated(source_copy), record) == ("point_outside_image", "error")
 
 
-@pytest.mark.parametrize("levels", [900, 1500, 19_000])
+@pytest.mark.parametrize("levels", [900, 1500, 19_000, 25_000, 100_000])
 def test_deep_curve_is_one_reject_and_the_source_pickles(source_copy, levels):
     record = corrupt.splice_curve_text(
         source_copy, corrupt.deep_array(levels), lambda c, p: p, image=2
@@ -267,9 +267,12 @@ def test_deep_consensus_curve_is_a_warning(source_copy):
     assert len(result.consensus) == 11
 
 
-def test_deeper_than_the_guard_is_refused_whole(source_copy):
-    corrupt.splice_curve_text(source_copy, corrupt.deep_array(25_000), lambda c, p: p)
-    with pytest.raises(SourceError, match="nests more than 20000 levels deep"):
+def test_deep_curve_that_does_not_parse_stops_the_run_at_its_line_and_column(source_copy):
+    broken = "[" * 5000 + "1 2" + "]" * 5000  # json: "Expecting ',' delimiter" at the 2
+    corrupt.splice_curve_text(source_copy, broken, lambda c, p: p, image=3)
+    text = (source_copy / ANNOTATIONS_FILE).read_text()
+    column = text.index("[" * 5000 + "1 2") + 5000 + 3  # 1-based
+    with pytest.raises(SourceError, match=f"at line 1, column {column}: Expecting ',' delim"):
         read_source(source_copy)
 
 

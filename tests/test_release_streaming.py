@@ -35,6 +35,7 @@ def work_tables(sample_release) -> Path:
     return sample_release.parents[2] / "work" / "tables"
 
 
+@pytest.mark.slow
 def test_release_tables_are_the_bytes_write_table_writes(sample_release, work_tables, tmp_path):
     stamp = META.parquet_stamp("1.0.0")
     for name, spec in TABLES.items():
@@ -44,6 +45,7 @@ def test_release_tables_are_the_bytes_write_table_writes(sample_release, work_ta
         assert released == expected, name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["contours", "points", "rejects"])
 def test_restamp_copies_every_row_group_and_empty_tables(work_tables, tmp_path, monkeypatch, name):
     monkeypatch.setattr(parquet_io, "ROW_GROUP_ROWS", 7)  # many row groups from a few rows
@@ -67,12 +69,14 @@ def test_restamp_refuses_a_file_of_another_schema(tmp_path):
     assert not (tmp_path / "out.parquet").exists()
 
 
+@pytest.mark.slow
 def test_streamed_coco_files_are_their_documents_serialised_whole(sample_release):
     for name in FILE_CONTENTS:
         written = (sample_release / "data" / "coco" / name).read_bytes()
         assert coco_json_bytes(json.loads(written)) == written, name
 
 
+@pytest.mark.slow
 def test_coco_export_holds_no_table_as_python_objects(sample_release, tmp_path):
     tables = TableFiles(sample_release / "data" / "tables")
     sample = tables.columns("points", TABLES["points"].column_names).slice(0, 20_000)
@@ -103,6 +107,7 @@ def test_rows_out_of_key_order_are_refused(tmp_path):
     assert pa.Table.from_batches(list(batches))["image_id"].to_pylist() == ["a", "a", "b"]
 
 
+@pytest.mark.slow
 def test_curves_split_between_batches_are_joined(sample_release):
     tables = TableFiles(sample_release / "data" / "tables")
     whole = dict(curves_in_order(curve_batches(tables), "expert_id"))
@@ -115,6 +120,7 @@ def test_curves_split_between_batches_are_joined(sample_release):
     assert len(whole) == tables.num_rows("contours")
 
 
+@pytest.mark.slow
 def test_the_bag_manifest_read_from_bagit_is_every_file_hashed(sample_release):
     assert bag_manifest(sample_release) == tree_manifest(sample_release)
 

@@ -77,9 +77,21 @@ FAULTS = {
         lambda s: replace_with(s / CONSENSUS_FILE, os.mkfifo),
         "UnityLV_multiX_consensus_curves.json: is a FIFO, not a regular file",
     ),
-    "nested_too_deep": (
+    "array_nested_30000_deep": (
         lambda s: (s / ANNOTATIONS_FILE).write_text("[" * 30_000 + "]" * 30_000),
-        "UnityLV_multiX_annotations.json: JSON nests more than 20000 levels deep",
+        "UnityLV_multiX_annotations.json: top level is an array, expected",
+    ),
+    "not_utf8": (
+        lambda s: (s / ANNOTATIONS_FILE).write_bytes(b'{"a\xff": 1}'),
+        "UnityLV_multiX_annotations.json: not UTF-8 text (byte 3)",
+    ),
+    "trailing_data": (
+        lambda s: (s / ANNOTATIONS_FILE).write_text('{"a": {}}\n{"b": {}}'),
+        "JSON does not parse at line 2, column 1: Extra data",
+    ),
+    "cut_short": (
+        lambda s: (s / ANNOTATIONS_FILE).write_text('{"a": {"u": [[1, 2], [3'),
+        "JSON does not parse at line 1, column 24: Expecting ',' delimiter",
     ),
 }
 

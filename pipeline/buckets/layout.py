@@ -24,19 +24,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.constants import STUDY_BUCKETS
 from pipeline.errors import writing
-from pipeline.source.validation import RecordCounts
+from pipeline.source.outcomes import RecordCounts
+from pipeline.source.shards import study_bucket
 
-BUCKET_COUNT = 16
-BUCKETS = tuple(f"{i:x}" for i in range(BUCKET_COUNT))
+BUCKETS = STUDY_BUCKETS
 SOURCE_PART = "source"
 BUCKETS_DIR = "buckets"
 SPILL_DIR = ".spill"
 
 
-def bucket_of_study_hash(study_hash: str) -> str:
-    """The bucket of a study: the first hex digit of its 64-hex hash (stable, uniform)."""
-    return study_hash[0]
+bucket_of_study_hash = study_bucket
 
 
 def part_path(work: Path, table: str, part: str) -> Path:

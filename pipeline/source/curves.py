@@ -10,7 +10,7 @@ import shapely
 
 from pipeline.constants import MIN_CURVE_POINTS, OUTSIDE_IMAGE_TOLERANCE_PX
 from pipeline.geometry import curve_array
-from pipeline.source.reader import LongInteger, describe_value, is_json_object
+from pipeline.source.jsonvalues import LongInteger, describe_value, is_json_object
 
 
 class CurveProblem(ValueError):

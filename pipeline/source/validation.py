@@ -8,8 +8,10 @@ records that are kept.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +19,6 @@ from pipeline.constants import (
     ANNOTATIONS_FILE,
     CONSENSUS_FILE,
     IMAGES_DIR,
-    MAX_MESSAGE_CHARS,
     USER_ID_LENGTH,
     USER_ID_PATTERN,
 )
@@ -36,59 +37,23 @@ from pipeline.source.images import (
     parse_image_name,
     unsafe_name_reason,
 )
-from pipeline.source.reader import (
-    RawSource,
-    annotation_shape_problem,
-    describe_value,
-    is_json_object,
-    read_source,
+from pipeline.source.jsonvalues import describe_value, is_json_object
+from pipeline.source.outcomes import (  # noqa: F401 (importable from here, as they always were)
+    AcceptedCurve,
+    AcceptedImage,
+    CheckedRecords,
+    Ledger,
+    RecordCounts,
+    Reject,
+    ValidatedSource,
+    capped,
+    number_experts,
+    unexpected_message,
 )
+from pipeline.source.reader import RawSource
 
-
-@dataclass(frozen=True)
-class Reject:
-    source_file: str
-    record: str
-    check: str
-    severity: str  # "error" (quarantined) or "warning" (kept, flagged)
-    message: str
-
-
-@dataclass(frozen=True)
-class AcceptedImage:
-    name: ImageName
-    facts: ImageFacts
-    phase: str
-    n_curves: int
-
-
-@dataclass(frozen=True)
-class AcceptedCurve:
-    image_id: str
-    user_id: str
-    xy: np.ndarray
-
-
-@dataclass(frozen=True)
-class RecordCounts:
-    total: int
-    accepted: int
-    rejected: int
-
-    def line(self, what: str) -> str:
-        return f"{what}: {self.accepted} accepted + {self.rejected} rejected = {self.total}"
-
-
-@dataclass
-class ValidatedSource:
-    """The accepted records of a source, the rejects and the totals."""
-
-    images: list[AcceptedImage]
-    curves: list[AcceptedCurve]
-    consensus: dict[str, np.ndarray]
-    rejects: list[Reject]
-    image_counts: RecordCounts
-    curve_counts: RecordCounts
+# One image record of the annotations: (its position in the file, image name, value).
+ImageRecord = tuple[int, str, Any]
 
 
 @dataclass
@@ -99,29 +64,6 @@ class _Candidate:
     curves: list[AcceptedCurve] = field(default_factory=list)
 
 
-@dataclass
-class _Ledger:
-    """Collects outcomes so that each record ends in exactly one place."""
-
-    rejects: list[Reject] = field(default_factory=list)
-    images_total: int = 0
-    curves_total: int = 0
-    images_rejected: int = 0
-    curves_rejected: int = 0
-
-    def reject_image(self, source: str, record: str, check: str, msg: str, n_curves: int) -> None:
-        self.rejects.append(Reject(source, record, check, "error", capped(msg)))
-        self.images_rejected += 1
-        self.curves_rejected += n_curves
-
-    def reject_curve(self, record: str, check: str, msg: str) -> None:
-        self.rejects.append(Reject(ANNOTATIONS_FILE, record, check, "error", capped(msg)))
-        self.curves_rejected += 1
-
-    def warn(self, source: str, record: str, check: str, msg: str) -> None:
-        self.rejects.append(Reject(source, record, check, "warning", capped(msg)))
-
-
 class _Rejected(Exception):
     """A record fails a check: where it failed, which check, why."""
 
@@ -130,53 +72,66 @@ class _Rejected(Exception):
         super().__init__(message)
 
 
-def capped(message: str) -> str:
-    """A reject message cut to MAX_MESSAGE_CHARS."""
-    if len(message) <= MAX_MESSAGE_CHARS:
-        return message
-    return message[: MAX_MESSAGE_CHARS - 3] + "..."
-
-
-def unexpected_message(exc: Exception, source: str, record: str) -> str:
-    """What an unexpected error while checking one record was, short."""
-    detail = str(exc)[:120]
-    return f"unexpected {type(exc).__name__} while checking {source} record {record[:80]}: {detail}"
-
-
 def validate_source(path: Path) -> ValidatedSource:
-    """Read and validate the source folder at `path` (whole-source faults raise SourceError)."""
-    raw = read_source(path)
-    problem = annotation_shape_problem(raw)
-    if problem:
-        raise problem
-    return validate_raw(raw)
+    """Read and validate the source folder at `path` (whole-source faults raise SourceError).
+
+    Streams the source into per-bucket shards in a temporary folder and validates bucket by
+    bucket, as the partitioned pipeline does (`pipeline.source.buckets.validate_all`).
+    """
+    from pipeline.source.buckets import validate_all
+
+    return validate_all(path)
 
 
 def validate_raw(raw: RawSource) -> ValidatedSource:
-    """Validate every record of a parsed source."""
-    ledger = _Ledger()
+    """Validate every record of a parsed source (the whole dataset in memory at once)."""
     files, refused = list_image_files(raw.root)
-    candidates = _annotated_images(raw, files, refused, ledger)
-    _unannotated_files(raw, files, refused, ledger)
-    images, curves = _studies(candidates, ledger)
-    consensus = _consensus(raw, {i.name.file_name: i for i in images}, ledger)
-    n_curves = len(curves)
+    records = ((order, key, value) for order, (key, value) in enumerate(raw.annotations))
+    checked = check_records(records, files, refused, raw.consensus)
     return ValidatedSource(
-        images=images,
-        curves=curves,
-        consensus=consensus,
-        rejects=ledger.rejects,
-        image_counts=RecordCounts(ledger.images_total, len(images), ledger.images_rejected),
-        curve_counts=RecordCounts(ledger.curves_total, n_curves, ledger.curves_rejected),
+        images=checked.images,
+        curves=checked.curves,
+        consensus=checked.consensus,
+        rejects=checked.ledger.rejects,
+        image_counts=checked.ledger.image_counts(len(checked.images)),
+        curve_counts=checked.ledger.curve_counts(len(checked.curves)),
     )
 
 
+def check_records(
+    records: Iterable[ImageRecord],
+    files: dict[str, Path],
+    refused: dict[str, str],
+    consensus: Iterable[tuple[str, Any]] | None,
+    ledger: Ledger | None = None,
+    seen: set[str] | None = None,
+) -> CheckedRecords:
+    """Check image records, the image files they may name, and consensus curves.
+
+    `files` and `refused` (from `list_image_files`) are the Images/ entries these records
+    answer for: each one not named by a record is rejected as unannotated. Studies are made
+    of these records only, so every image of a study must be among them (a bucket holds
+    whole studies). `ledger` and `seen` (the names already seen) carry over between calls.
+    """
+    ledger = Ledger() if ledger is None else ledger
+    seen = set() if seen is None else seen
+    candidates = _annotated_images(records, files, refused, ledger, seen)
+    _unannotated_files(seen, files, refused, ledger)
+    images, curves, ed_orders = _studies(candidates, ledger)
+    accepted = {i.name.file_name: i for i in images}
+    published = _consensus(consensus, accepted, ledger) if consensus is not None else {}
+    return CheckedRecords(images, curves, ed_orders, published, ledger)
+
+
 def _annotated_images(
-    raw: RawSource, files: dict[str, Path], refused: dict[str, str], ledger: _Ledger
+    records: Iterable[ImageRecord],
+    files: dict[str, Path],
+    refused: dict[str, str],
+    ledger: Ledger,
+    seen: set[str],
 ) -> list[_Candidate]:
-    seen: set[str] = set()
     candidates = []
-    for order, (key, value) in enumerate(raw.annotations):
+    for order, key, value in records:
         n_curves = len(value) if is_json_object(value) else 0
         ledger.images_total += 1
         ledger.curves_total += n_curves
@@ -243,7 +198,7 @@ def _image_record_problem(
 
 
 def _image_curves(
-    key: str, image_id: str, value: list, facts: ImageFacts, ledger: _Ledger
+    key: str, image_id: str, value: list, facts: ImageFacts, ledger: Ledger
 ) -> list[AcceptedCurve]:
     curves, users = [], set()
     for user_id, curve_value in value:
@@ -266,7 +221,7 @@ def _image_curves(
     return curves
 
 
-def _curve_warnings(record: str, user_id: str, xy: np.ndarray, ledger: _Ledger) -> None:
+def _curve_warnings(record: str, user_id: str, xy: np.ndarray, ledger: Ledger) -> None:
     reason = self_intersection_reason(xy)
     if reason:
         ledger.warn(
@@ -285,9 +240,8 @@ def _curve_warnings(record: str, user_id: str, xy: np.ndarray, ledger: _Ledger) 
 
 
 def _unannotated_files(
-    raw: RawSource, files: dict[str, Path], refused: dict[str, str], ledger: _Ledger
+    annotated: set[str], files: dict[str, Path], refused: dict[str, str], ledger: Ledger
 ) -> None:
-    annotated = {key for key, _ in raw.annotations}
     for name, reason in refused.items():
         if name not in annotated:
             ledger.images_total += 1
@@ -315,12 +269,12 @@ def _unannotated_files(
 
 
 def _studies(
-    candidates: list[_Candidate], ledger: _Ledger
-) -> tuple[list[AcceptedImage], list[AcceptedCurve]]:
+    candidates: list[_Candidate], ledger: Ledger
+) -> tuple[list[AcceptedImage], list[AcceptedCurve], list[int]]:
     by_study: dict[str, list[_Candidate]] = defaultdict(list)
     for c in candidates:
         by_study[c.name.study_id].append(c)
-    images, curves = [], []
+    images, curves, ed_orders = [], [], []
     for study_id, members in by_study.items():
         if len(members) != 2:
             for c in members:
@@ -332,19 +286,19 @@ def _studies(
                     len(c.curves),
                 )
             continue
-        for phase, c in zip(("ED", "ES"), sorted(members, key=lambda m: m.order), strict=True):
+        members = sorted(members, key=lambda m: m.order)
+        for phase, c in zip(("ED", "ES"), members, strict=True):
             images.append(AcceptedImage(c.name, c.facts, phase, len(c.curves)))
             curves.extend(c.curves)
-    return images, curves
+        ed_orders.append(members[0].order)
+    return images, curves, ed_orders
 
 
 def _consensus(
-    raw: RawSource, accepted: dict[str, AcceptedImage], ledger: _Ledger
+    records: Iterable[tuple[str, Any]], accepted: dict[str, AcceptedImage], ledger: Ledger
 ) -> dict[str, np.ndarray]:
-    if raw.consensus is None:
-        return {}
     consensus = {}
-    for key, value in raw.consensus:
+    for key, value in records:
         if key not in accepted:
             ledger.warn(
                 CONSENSUS_FILE,

@@ -1,30 +1,51 @@
-"""Arrow tables of the validated source: images, studies, experts, points, contours, rejects."""
+"""Arrow tables of the validated source: images, studies, experts, points, contours, rejects.
+
+Each builder takes a ValidatedSource (the whole source) or a BucketSource (one bucket of
+studies): both hold `images`, `curves`, `rejects` and `expert_ids`. Built per bucket,
+concatenated and conformed (sorted by each spec's key), they equal the whole source's tables.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pyarrow as pa
 import shapely
 
 from pipeline.geometry import cavity, is_traced_lateral_first, traced_polygon
-from pipeline.source.validation import AcceptedCurve, ValidatedSource
+from pipeline.source.outcomes import (
+    AcceptedCurve,
+    AcceptedImage,
+    Reject,
+    ValidatedSource,
+    number_experts,
+)
 from pipeline.tables import schemas
 from pipeline.tables.parquet_io import conform, table_from_rows
+
+if TYPE_CHECKING:
+    from pipeline.source.buckets import BucketSource
+
+
+class Source(Protocol):
+    """What the builders read: a ValidatedSource or a BucketSource."""
+
+    images: list[AcceptedImage]
+    curves: list[AcceptedCurve]
+    rejects: list[Reject]
+
+    @property
+    def expert_ids(self) -> dict[str, str]: ...
 
 
 def expert_ids(curves: list[AcceptedCurve]) -> dict[str, str]:
     """Stable short ids: source userIds sorted, numbered E01, E02, ..."""
-    return number_experts({c.user_id for c in curves})
+    return number_experts(c.user_id for c in curves)
 
 
-def number_experts(user_ids: set[str]) -> dict[str, str]:
-    """userId -> E01, E02, ... in sorted userId order."""
-    users = sorted(user_ids)
-    width = max(2, len(str(len(users))))
-    return {u: f"E{i:0{width}d}" for i, u in enumerate(users, start=1)}
-
-
-def images_table(source: ValidatedSource) -> pa.Table:
+def images_table(source: Source) -> pa.Table:
     rows = [
         {
             "image_id": i.name.image_id,
@@ -44,7 +65,7 @@ def images_table(source: ValidatedSource) -> pa.Table:
     return table_from_rows(rows, schemas.IMAGES)
 
 
-def studies_table(source: ValidatedSource) -> pa.Table:
+def studies_table(source: Source) -> pa.Table:
     by_study: dict[str, dict] = {}
     for i in source.images:
         row = by_study.setdefault(
@@ -57,21 +78,28 @@ def studies_table(source: ValidatedSource) -> pa.Table:
 
 
 def experts_table(source: ValidatedSource) -> pa.Table:
-    ids = expert_ids(source.curves)
     counts: dict[str, int] = {}
     for c in source.curves:
         counts[c.user_id] = counts.get(c.user_id, 0) + 1
-    rows = [{"expert_id": e, "user_id": u, "n_curves": counts[u]} for u, e in ids.items()]
+    return experts_table_for(source.expert_ids, counts)
+
+
+def experts_table_for(ids: Mapping[str, str], curves_per_user: Mapping[str, int]) -> pa.Table:
+    """The experts table of expert ids (userId -> E..) and accepted curves per userId.
+
+    For the partitioned pipeline: `scan.expert_ids` and the buckets' `curves_per_user()`
+    summed; an expert all of whose curves were rejected keeps a row with n_curves = 0.
+    """
+    rows = [
+        {"expert_id": e, "user_id": u, "n_curves": curves_per_user.get(u, 0)}
+        for u, e in ids.items()
+    ]
     return table_from_rows(rows, schemas.EXPERTS)
 
 
-def points_table(source: ValidatedSource, ids: dict[str, str] | None = None) -> pa.Table:
-    """Every accepted source point, in source order within each curve.
-
-    `ids` maps userIds to expert ids when they were numbered over more than this source (a
-    bucket's records use the whole source's numbering).
-    """
-    ids = ids or expert_ids(source.curves)
+def points_table(source: Source) -> pa.Table:
+    """Every accepted source point, in source order within each curve."""
+    ids = source.expert_ids
     lengths = np.array([len(c.xy) for c in source.curves], dtype=np.int64)
     xy = np.concatenate([c.xy for c in source.curves]) if len(lengths) else np.zeros((0, 2))
     curve_of_point = pa.array(np.repeat(np.arange(len(lengths)), lengths))
@@ -88,7 +116,7 @@ def points_table(source: ValidatedSource, ids: dict[str, str] | None = None) -> 
     return conform(pa.table(columns), schemas.POINTS)
 
 
-def contours_table(source: ValidatedSource, ids: dict[str, str] | None = None) -> pa.Table:
+def contours_table(source: Source) -> pa.Table:
     """One row per accepted expert curve with its cavity and its measures.
 
     is_valid says whether the curve as traced closes to a simple polygon; geometry, area_px and
@@ -96,7 +124,7 @@ def contours_table(source: ValidatedSource, ids: dict[str, str] | None = None) -
     a simple curve that is the traced polygon itself; for one that crosses itself it is the
     even-odd region, a valid Polygon or MultiPolygon, so ST_Area(geometry) = area_px throughout.
     """
-    ids = ids or expert_ids(source.curves)
+    ids = source.expert_ids
     traced = np.array([traced_polygon(c.xy) for c in source.curves], dtype=object)
     is_valid = shapely.is_valid(traced)
     cavities = traced.copy()
@@ -116,6 +144,29 @@ def contours_table(source: ValidatedSource, ids: dict[str, str] | None = None) -
     return conform(pa.table(columns, schema=None), schemas.CONTOURS)
 
 
-def rejects_table(source: ValidatedSource) -> pa.Table:
-    rows = [r.__dict__ for r in source.rejects]
-    return table_from_rows(rows, schemas.REJECTS)
+def rejects_table(source: Source) -> pa.Table:
+    return rejects_table_of(source.rejects)
+
+
+def rejects_table_of(rejects: Iterable[Reject]) -> pa.Table:
+    """The rejects table of any rejects (`scan.rejects`: those belonging to no bucket)."""
+    return table_from_rows([r.__dict__ for r in rejects], schemas.REJECTS)
+
+
+BUCKET_TABLES = {
+    schemas.IMAGES.name: images_table,
+    schemas.STUDIES.name: studies_table,
+    schemas.POINTS.name: points_table,
+    schemas.CONTOURS.name: contours_table,
+    schemas.REJECTS.name: rejects_table,
+}
+
+
+def bucket_tables(source: BucketSource) -> dict[str, pa.Table]:
+    """One bucket's images, studies, points, contours and rejects tables (today's schemas).
+
+    The whole source's tables: concatenate every bucket's (rejects: with
+    `rejects_table_of(scan.rejects)`) and conform to the spec, which sorts by its key; the
+    experts table comes from `experts_table_for`.
+    """
+    return {name: build(source) for name, build in BUCKET_TABLES.items()}
