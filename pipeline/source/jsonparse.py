@@ -2,8 +2,8 @@
 
 json's C parser recurses once per level, so it never sees more than JSON_RECORD_DEPTH levels
 at once. A shallower record is parsed as is. A deeper one is checked in bands: the text with
-every container at level 65 replaced by ` 0 ` parses alone, then each of those containers with
-its own level-129 containers replaced, and so on; the first error in file order wins, with
+every container at level 64 replaced by ` 0 ` parses alone, then each of those containers with
+its own level-128 containers replaced, and so on; the first error in file order wins, with
 json's own message. Its value is then parsed with the containers below the published shape
 replaced by NestedValue markers (kind and depth measured by the scan).
 """
@@ -127,7 +127,7 @@ def parse_text(
     file, so that a JsonTextError names a file offset. The prefix stands for what precedes the
     text in the file (`{` or `,`), so json reports errors as it would for the whole file.
     """
-    if depth <= JSON_RECORD_DEPTH:
+    if depth < JSON_RECORD_DEPTH:  # with the bracket of the prefix, at most 64 levels
         value = _loads(_decode(text, offset), prefix, suffix, None, offset)
         return cut_below(value, keep + 1) if depth > keep else value
     _check_utf8(text, offset)
@@ -153,7 +153,7 @@ def _check_bands(text: bytes, spans: DeepSpans, prefix: str, suffix: str, offset
     work = [(0, 0, len(text), prefix, suffix)]  # (level, start, end exclusive, prefix, suffix)
     while work:
         level, start, end, before, after = work.pop()
-        starts, ends = spans.inside(level + band if level else 1 + band, start, end)
+        starts, ends = spans.inside(level + band, start, end)
         holes = list(zip(starts.tolist(), ends.tolist(), strict=True))
         built = _Built(text, start, end, holes, lambda _: b" 0 ")
         try:
@@ -161,8 +161,7 @@ def _check_bands(text: bytes, spans: DeepSpans, prefix: str, suffix: str, offset
         except JsonTextError as exc:
             if first is None or exc.offset < first.offset:
                 first = exc
-        child_level = level + band if level else 1 + band
-        work.extend((child_level, s, e + 1, "", "") for s, e in holes)
+        work.extend((level + band, s, e + 1, "", "") for s, e in holes)
     if first is not None:
         raise first
 

@@ -136,7 +136,7 @@ class DeepSpans:
     """The containers of one deeply nested text that its parse cuts out.
 
     `cut_*`: containers opening at level `keep + 1` (below the published shape): offsets of
-    their brackets and how deep each nests. `band_*`: containers opening at levels 1 + k*band
+    their brackets and how deep each nests. `band_*`: containers opening at levels k*band
     (k >= 1), sorted by (level, start), so that each band of levels parses alone.
     """
 
@@ -174,7 +174,7 @@ def deep_spans(text: bytes, keep: int, band: int, chunk_bytes: int) -> DeepSpans
         at_cut = levels == keep + 1
         cut_opens.append(offsets[at_cut & opening])
         cut_closes.append(offsets[at_cut & ~opening])
-        at_band = (levels > 1) & ((levels - 1) % band == 0)
+        at_band = (levels > 0) & (levels % band == 0)
         band_opens.append(np.stack([levels, offsets])[:, at_band & opening])
         band_closes.append(np.stack([levels, offsets])[:, at_band & ~opening])
         n_cut = _track_maxima(cut_maxima, at_cut & opening, levels, keep, n_cut)

@@ -1,7 +1,7 @@
 """Arrow tables of the validated source: images, studies, experts, points, contours, rejects.
 
 Each builder takes a ValidatedSource (the whole source) or a BucketSource (one bucket of
-studies): both hold `images`, `curves`, `rejects` and `expert_ids`. Built per bucket,
+studies): both hold `images`, `curves` and `rejects`. Built per bucket,
 concatenated and conformed (sorted by each spec's key), they equal the whole source's tables.
 """
 
@@ -30,14 +30,18 @@ if TYPE_CHECKING:
 
 
 class Source(Protocol):
-    """What the builders read: a ValidatedSource or a BucketSource."""
+    """What the builders read: a ValidatedSource or a BucketSource (each builder only the
+    attributes it needs). A BucketSource carries the scan's `expert_ids`; any other source's
+    experts are numbered from its own accepted curves."""
 
     images: list[AcceptedImage]
     curves: list[AcceptedCurve]
     rejects: list[Reject]
 
-    @property
-    def expert_ids(self) -> dict[str, str]: ...
+
+def _expert_ids(source: Source) -> dict[str, str]:
+    ids = getattr(source, "expert_ids", None)
+    return ids if ids is not None else expert_ids(source.curves)
 
 
 def expert_ids(curves: list[AcceptedCurve]) -> dict[str, str]:
@@ -81,7 +85,7 @@ def experts_table(source: ValidatedSource) -> pa.Table:
     counts: dict[str, int] = {}
     for c in source.curves:
         counts[c.user_id] = counts.get(c.user_id, 0) + 1
-    return experts_table_for(source.expert_ids, counts)
+    return experts_table_for(_expert_ids(source), counts)
 
 
 def experts_table_for(ids: Mapping[str, str], curves_per_user: Mapping[str, int]) -> pa.Table:
@@ -99,7 +103,7 @@ def experts_table_for(ids: Mapping[str, str], curves_per_user: Mapping[str, int]
 
 def points_table(source: Source) -> pa.Table:
     """Every accepted source point, in source order within each curve."""
-    ids = source.expert_ids
+    ids = _expert_ids(source)
     lengths = np.array([len(c.xy) for c in source.curves], dtype=np.int64)
     xy = np.concatenate([c.xy for c in source.curves]) if len(lengths) else np.zeros((0, 2))
     curve_of_point = pa.array(np.repeat(np.arange(len(lengths)), lengths))
@@ -124,7 +128,7 @@ def contours_table(source: Source) -> pa.Table:
     a simple curve that is the traced polygon itself; for one that crosses itself it is the
     even-odd region, a valid Polygon or MultiPolygon, so ST_Area(geometry) = area_px throughout.
     """
-    ids = source.expert_ids
+    ids = _expert_ids(source)
     traced = np.array([traced_polygon(c.xy) for c in source.curves], dtype=object)
     is_valid = shapely.is_valid(traced)
     cavities = traced.copy()
