@@ -14,7 +14,7 @@ from pipeline.constants import ANNOTATIONS_FILE, CONSENSUS_FILE, IMAGES_DIR
 from pipeline.errors import ReleaseError, SourceError
 from pipeline.exports.nnunet import write_grayscale
 from pipeline.release.info import check_date
-from pipeline.source.images import ImageProblem, parse_image_name, to_grey8
+from pipeline.source.images import ImageProblem, inspect_png, parse_image_name, to_grey8
 from pipeline.source.reader import read_source
 from tests import corrupt
 from tests.conftest import read_annotations, write_annotations
@@ -414,3 +414,16 @@ def test_hostile_release_counts_add_up(hostile_release):
     assert (curves.accepted, curves.rejected, curves.total) == (12 * 11 - 3 - 22, 25, 12 * 11)
     published = [layout.read_published(work, bucket) for bucket in layout.BUCKETS]
     assert sum(len(curves) for curves in published) == 10
+
+
+def test_a_broken_png_gets_the_same_message_every_time(tmp_path):
+    """A PNG signature followed by junk: Pillow's message names its in-memory file by address."""
+    path = tmp_path / "broken.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"junk" * 100)
+    messages = set()
+    for _ in range(3):
+        with pytest.raises(ImageProblem) as caught:
+            inspect_png(path)
+        messages.add(str(caught.value))
+    [message] = messages
+    assert "0x" not in message and "does not decode fully as PNG" in message

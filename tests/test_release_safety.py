@@ -368,3 +368,14 @@ def test_published_release_has_no_write_bits_and_still_verifies(tmp_path):
     # An identical re-cut over the read-only release is still a no-op.
     again = cut_release(releases, info, tiny_payload("x"))
     assert not again.created and again.notes == ()
+
+
+def test_recut_sees_a_byte_changed_in_place_even_with_the_manifest_untouched(tmp_path):
+    info = ReleaseInfo("1.0.0", "2024-01-01", load_metadata())
+    releases = tmp_path / "releases"
+    folder = cut_release(releases, info, tiny_payload("abc")).path
+    note = folder / "data/note.txt"
+    os.chmod(note, 0o644)
+    note.write_text("abd")  # same size, manifests untouched
+    with pytest.raises(ReleaseError, match="exists with different content"):
+        cut_release(releases, info, tiny_payload("abc"))

@@ -18,10 +18,10 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.checksums import sha256_file
+from pipeline.checksums import sha256_file, tree_manifest
 from pipeline.constants import DATASET_SLUG
 from pipeline.errors import ReleaseError
-from pipeline.release.bag import archive_digest, bag_manifest, unlisted_files, write_archive
+from pipeline.release.bag import archive_digest, write_archive
 from pipeline.release.info import ReleaseInfo
 
 # Fault injection for the crash tests: the process kills itself (SIGKILL) at this step.
@@ -75,14 +75,14 @@ def recheck_existing(
 ) -> ReleaseOutcome:
     """An existing version: refuse different content; for identical content check the archive.
 
-    The existing release's content is what its manifests record (`bag_manifest`, nothing is
-    hashed again), with any file added to or missing from its folder; `verify` is what checks
-    its files against those manifests. A missing archive or `.sha256` (a cut interrupted after
+    The existing release's files are hashed again (a fraction of a second for the sample):
+    a byte changed in place, even with its manifest left as it was, is a different content.
+    A missing archive or `.sha256` (a cut interrupted after
     the rename) is written again, with a note; an archive whose bytes differ from the
     identical build is refused, never replaced.
     """
-    existing = bag_manifest(final)
-    differences = manifest_difference(existing, manifest) + unlisted_files(final, existing)
+    existing = tree_manifest(final)
+    differences = manifest_difference(existing, manifest)
     if differences:
         shown = "; ".join(differences[:SHOWN_DIFFERENCES])
         more = len(differences) - SHOWN_DIFFERENCES

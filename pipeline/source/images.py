@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,7 @@ def inspect_png(path: Path) -> ImageFacts:
         Image.DecompressionBombError,
         Image.DecompressionBombWarning,
     ) as exc:
-        raise ImageProblem(f"does not decode fully as PNG ({exc})") from None
+        raise ImageProblem(f"does not decode fully as PNG ({_stable(exc)})") from None
     if mode not in GREY_CONVERSIONS:
         raise _mode_problem(mode)
     return ImageFacts(width, height, mode, hashlib.sha256(data).hexdigest())
@@ -201,3 +202,13 @@ def to_grey8(image: Image.Image) -> np.ndarray:
 def _mode_problem(mode: str) -> ImageProblem:
     supported = ", ".join(GREY_CONVERSIONS)
     return ImageProblem(f"has pixel mode {mode}, not one of {supported}", "png_mode")
+
+
+# Pillow names the in-memory file it read by its address ("<_io.BytesIO object at 0x7f...>"),
+# which differs from run to run; a reject message must not.
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def _stable(exc: Exception) -> str:
+    """An exception's message with object addresses taken out (same input, same message)."""
+    return _OBJECT_REPR.sub("the file's bytes", str(exc))
