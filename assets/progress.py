@@ -21,7 +21,9 @@ class _StepProgressHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", {})
         event = meta.get("dagster_event")
-        if event is None and record.levelno >= logging.WARNING:  # e.g. waiting for a lock
+        # A warning logged outside any step: a resource's, such as waiting for the work
+        # folder's lock (the engine's own warnings belong to a step and are not repeated).
+        if event is None and record.levelno >= logging.WARNING and meta.get("step_key") is None:
             message = str(meta.get("orig_message") or record.getMessage())
             self.console.print(f"  {escape(message)}", highlight=False, soft_wrap=True)
             return
