@@ -1,32 +1,15 @@
 """The CLI prints text from data as written: `[...]` in it is never taken for rich markup."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import bagit
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.cli import unitylv
 from tests.conftest import read_annotations, write_annotations
 
-ROOT = Path(__file__).resolve().parents[1]
 CLOSING = "[/x]"  # a closing tag with nothing open: rich raises MarkupError
 STYLED = "[bold red]hidden[/]"  # valid markup: rich would print only "hidden", in bold red
-
-
-def unitylv(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "400"}
-    return subprocess.run(
-        [sys.executable, "-m", "assets.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.mark.slow

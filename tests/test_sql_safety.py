@@ -1,9 +1,6 @@
 """`unitylv sql` on a hostile release: its file names never become SQL, queries only read."""
 
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -14,8 +11,8 @@ import pytest
 from pipeline.errors import ReleaseError
 from pipeline.release.catalog import catalog_sql, fetch, open_catalog, run_read_only
 from pipeline.tables.schemas import TABLES
+from tests.cli import unitylv
 
-ROOT = Path(__file__).resolve().parents[1]
 # Pasted into SQL, this name reads a file of the current folder and writes it out as x.csv.
 HOSTILE = (
     "zz AS SELECT 1; CREATE TABLE leaked AS SELECT content FROM read_text('secret.txt'); "
@@ -48,18 +45,6 @@ def snapshot(folder: Path) -> dict[str, str]:
         )
         for p in sorted(folder.rglob("*"))
     }
-
-
-def unitylv(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "300"}
-    return subprocess.run(
-        [sys.executable, "-m", "assets.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture
