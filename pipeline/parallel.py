@@ -60,9 +60,3 @@ def image_pool(expected_items: int | None = None) -> Iterator[ImagePool]:
         yield pool
     finally:
         pool.close()
-
-
-def map_images(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """[fn(item) for item in items] on a pool of its own (see ImagePool)."""
-    with image_pool() as pool:
-        return pool.map(fn, items)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,6 @@ from pipeline.consensus.stage import ImageConsensus, expert_crop_masks
 from pipeline.errors import writing
 from pipeline.masks.raster import mask_png_bytes, rasterise
 from pipeline.names import CURVE_METHODS, MASK_METHODS, Method, Rater
-from pipeline.parallel import map_images
 
 EXPERT = Method.EXPERT
 CONSENSUS_RATER = Rater.CONSENSUS
@@ -69,9 +67,3 @@ def write_image_masks(
             }
         )
     return rows
-
-
-def write_all_masks(results: list[ImageConsensus], data_dir: Path) -> list[dict]:
-    """Every image's masks, written in parallel; the rows in image order."""
-    per_image = map_images(partial(write_image_masks, data_dir=data_dir), results)
-    return [row for rows in per_image for row in rows]

@@ -76,18 +76,6 @@ def read_source(path: Path) -> RawSource:
     return RawSource(root=root, annotations=annotations, consensus=consensus)
 
 
-def annotation_shape_problem(raw: RawSource) -> SourceError | None:
-    """Why the annotations file does not have the published top-level shape, or None.
-
-    (A top level that is not an object already stopped `read_source`.)
-    """
-    return records_shape_problem(
-        len(raw.annotations),
-        any(is_json_object(v) for _, v in raw.annotations),
-        json_kind(raw.annotations[0][1]) if raw.annotations else "",
-    )
-
-
 def records_shape_problem(n_records: int, any_object: bool, first_kind: str) -> SourceError | None:
     """Why annotations of `n_records` records are not the published shape, or None."""
     if not n_records:

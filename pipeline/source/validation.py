@@ -315,17 +315,3 @@ def _consensus(
             message = unexpected_message(exc, CONSENSUS_FILE, key)
             ledger.warn(CONSENSUS_FILE, key, "consensus_unexpected_error", f"{message}; ignored")
     return consensus
-
-
-def image_folder_problem(raw: RawSource) -> str | None:
-    """Why Images/ cannot be the frames of these annotations (none of them is there), or None."""
-    files, _ = list_image_files(raw.root)
-    if not any(name.endswith(".png") for name in files):
-        return f"{IMAGES_DIR}/ holds no PNG files"
-    annotated = {key for key, _ in raw.annotations} if isinstance(raw.annotations, list) else set()
-    if annotated and not annotated & files.keys():
-        return (
-            f"none of the {len(annotated)} annotated images is in {IMAGES_DIR}/: "
-            "is this the folder of the same download?"
-        )
-    return None
