@@ -145,12 +145,19 @@ def run_cli(command: list, crash_at: str = "") -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
 
 
+@pytest.fixture(scope="module")
+def crash_work(tmp_path_factory) -> Path:
+    """One work folder for every crash test: its buckets are derived once and then reused, so
+    each run below costs the release itself (the releases folder is each test's own)."""
+    return tmp_path_factory.mktemp("crash_work")
+
+
 @pytest.mark.parametrize("step", STEPS)
 def test_killed_release_leaves_no_release_and_a_rerun_completes(
-    tiny_source, tiny_release, tmp_path, step
+    tiny_source, tiny_release, tmp_path, crash_work, step
 ):
     releases = tmp_path / "releases"
-    command = release_command(tiny_source, releases, tmp_path / "work")
+    command = release_command(tiny_source, releases, crash_work)
     killed = run_cli(command, crash_at=step)
     assert killed.returncode == -9, killed.stderr
     folder = release_path(releases, "1.0.0")
