@@ -7,9 +7,10 @@ import dagster as dg
 import pytest
 
 from assets.runner import run_job
-from pipeline.buckets.layout import BUCKETS, bucket_of_study_hash
+from pipeline.buckets.layout import BUCKETS
 from pipeline.checksums import tree_manifest
 from pipeline.source.images import parse_image_name
+from pipeline.source.shards import study_bucket
 from tests import corrupt
 
 
@@ -34,17 +35,14 @@ def test_one_changed_study_rederives_one_bucket(small_source, tmp_path):
     work = tmp_path / "work"
     first = run_job("derive", source, tmp_path / "releases", work, progress=False)
     buckets_with_studies = len(
-        {
-            bucket_of_study_hash(parse_image_name(p.name).study_hash)
-            for p in (source / "Images").iterdir()
-        }
+        {study_bucket(parse_image_name(p.name).study_hash) for p in (source / "Images").iterdir()}
     )
     assert derived_counts(first) == (16, 0)
     again = run_job("derive", source, tmp_path / "releases", work, progress=False)
     assert derived_counts(again) == (0, 16)
 
     name = corrupt.edit_curve(source, lambda c: [[x + 2 for x in c[0]], c[1]], image=3, expert=1)
-    changed = bucket_of_study_hash(parse_image_name(name.split(" / ")[0]).study_hash)
+    changed = study_bucket(parse_image_name(name.split(" / ")[0]).study_hash)
     third = run_job("derive", source, tmp_path / "releases", work, progress=False)
     assert derived_counts(third) == (1, 15), changed
     assert buckets_with_studies > 1

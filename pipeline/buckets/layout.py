@@ -27,15 +27,11 @@ import pyarrow.parquet as pq
 from pipeline.constants import STUDY_BUCKETS
 from pipeline.errors import writing
 from pipeline.source.outcomes import RecordCounts
-from pipeline.source.shards import study_bucket
 
 BUCKETS = STUDY_BUCKETS
 SOURCE_PART = "source"
 BUCKETS_DIR = "buckets"
 SPILL_DIR = ".spill"
-
-
-bucket_of_study_hash = study_bucket
 
 
 def part_path(work: Path, table: str, part: str) -> Path:
