@@ -13,12 +13,18 @@ import pyarrow.parquet as pq
 from assets.errors import user_errors_as_failures
 from assets.fingerprint import code_fingerprint
 from assets.partitions import ONE_RUN, STUDY_BUCKETS
-from assets.resources import CalibrationFile, WorkFolder
+from assets.resources import CalibrationFile, SourceFolder, WorkFolder
 from pipeline.buckets import layout
 from pipeline.buckets.assemble import write_part
-from pipeline.buckets.derive import DERIVED_TABLES, derive_bucket
+from pipeline.buckets.derive import (
+    DERIVED_TABLES,
+    PendingBucket,
+    collect_bucket,
+    submit_bucket,
+)
 from pipeline.buckets.records import RECORD_TABLES, counts_of
 from pipeline.checksums import sha256_file
+from pipeline.constants import IMAGES_DIR
 from pipeline.measurements.calibration import read_calibration
 from pipeline.parallel import image_pool
 from pipeline.source.buckets import validate_bucket
@@ -101,7 +107,10 @@ def bucket_records(
     description="Each bucket's consensus, masks, agreement and measurements, image by image.",
 )
 def bucket_derivations(
-    context: dg.AssetExecutionContext, work: WorkFolder, calibration: CalibrationFile
+    context: dg.AssetExecutionContext,
+    work: WorkFolder,
+    source: SourceFolder,
+    calibration: CalibrationFile,
 ):
     with user_errors_as_failures():
         spacing = read_calibration(Path(calibration.path)) if calibration.path else {}
@@ -110,7 +119,9 @@ def bucket_derivations(
     derived, reused = [], []
     images_parts = [layout.part_path(work.root, "images", b) for b in context.partition_keys]
     n_images = sum(pq.ParquetFile(p).metadata.num_rows for p in images_parts if p.is_file())
-    with image_pool(expected_items=n_images) as pool:
+    frames_from = source.root / IMAGES_DIR
+    pending: list[tuple[str, str, PendingBucket]] = []  # at most two buckets in flight
+    with image_pool(expected_items=n_images) as pool, user_errors_as_failures():
         for bucket in context.partition_keys:
             inputs = [layout.part_path(work.root, t, bucket) for t in ("images", "points")]
             published = layout.part_path(work.root, "published", bucket)
@@ -125,20 +136,35 @@ def bucket_derivations(
                 continue
             layout.forget(work.root, DERIVED, bucket)
             images, points = (pq.read_table(p) for p in inputs)
-            tables = derive_bucket(
-                images,
-                points,
-                layout.read_published(work.root, bucket),
-                spacing,
-                work.root,
-                pool,
+            pending.append(
+                (
+                    bucket,
+                    digest,
+                    submit_bucket(
+                        images,
+                        points,
+                        layout.read_published(work.root, bucket),
+                        spacing,
+                        work.root,
+                        pool,
+                        frames_from,
+                    ),
+                )
             )
-            for name, table in tables.items():
-                write_part(table, TABLES[name], layout.part_path(work.root, name, bucket))
-            layout.mark_current(work.root, DERIVED, bucket, digest)
-            derived.append(bucket)
+            if len(pending) > 1:
+                derived.append(_write_bucket(work.root, *pending.pop(0)))
+        while pending:
+            derived.append(_write_bucket(work.root, *pending.pop(0)))
     context.log.info(f"buckets derived: {len(derived)}, reused: {len(reused)}")
     yield from _results(DERIVED_TABLES, derived, reused)
+
+
+def _write_bucket(work: Path, bucket: str, digest: str, pending: PendingBucket) -> str:
+    """Write a submitted bucket's tables once its images are done; the bucket."""
+    for name, table in collect_bucket(pending).items():
+        write_part(table, TABLES[name], layout.part_path(work, name, bucket))
+    layout.mark_current(work, DERIVED, bucket, digest)
+    return bucket
 
 
 BUCKET_ASSETS = [bucket_records, bucket_derivations]

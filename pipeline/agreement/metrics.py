@@ -7,6 +7,7 @@ never between image rows or pixel sets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -142,8 +143,10 @@ class _Boundary:
         direction = self.ends[segment] - self.starts[segment]
         return self.starts[segment] + fraction[:, None] * direction, segment
 
-    def directed(self, query_distances: np.ndarray, target: _Boundary) -> tuple[np.ndarray, float]:
-        """(distances of the samples, largest distance of any query point) to `target`.
+    def directed(self, query_distances: np.ndarray, shared: np.ndarray) -> tuple[np.ndarray, float]:
+        """(distances of the samples, largest distance of any query point) to a target, given
+        the distances of every query point and which of this boundary's segments the target
+        has too (`shared`, one flag per segment).
 
         A sample on a segment the target has too lies on the target's boundary: its distance
         is 0, where measuring it would give a rounding error (~1e-14 px) and keep identical
@@ -151,14 +154,14 @@ class _Boundary:
         the target's measures exactly 0.)
         """
         n = len(self.samples)
-        shared = np.isin(self.keys, target.keys)[self.sample_segment]
-        query_distances[:n][shared] = 0.0
+        query_distances[:n][shared[self.sample_segment]] = 0.0
         return query_distances[:n], float(query_distances.max())
 
 
-def _pooled(
+def pooled_distances(
     a_to_b: tuple[np.ndarray, float], b_to_a: tuple[np.ndarray, float]
 ) -> BoundaryDistances:
+    """The three distances from both directions' (sample distances, directed Hausdorff)."""
     pooled = np.concatenate([a_to_b[0], b_to_a[0]])
     return BoundaryDistances(
         hausdorff=max(a_to_b[1], b_to_a[1]),
@@ -203,9 +206,9 @@ def boundary_distances(
     Identical contours give exactly 0 for all three.
     """
     a, b = _Boundary(a_polygon, spacing_px), _Boundary(b_polygon, spacing_px)
-    return _pooled(
-        a.directed(_nearest_segment_distances(a, b), b),
-        b.directed(_nearest_segment_distances(b, a), a),
+    return pooled_distances(
+        a.directed(_nearest_segment_distances(a, b), np.isin(a.keys, b.keys)),
+        b.directed(_nearest_segment_distances(b, a), np.isin(b.keys, a.keys)),
     )
 
 
@@ -247,20 +250,43 @@ class SampledBoundary(_Boundary):
     def distances_from(self, other: SampledBoundary) -> tuple[np.ndarray, float]:
         """Distances of `other`'s even samples to this boundary, and the directed Hausdorff
         (the largest distance of any of `other`'s samples or vertices)."""
+        return self.distances_from_each([other])[0]
+
+    def distances_from_each(
+        self, others: Sequence[SampledBoundary]
+    ) -> list[tuple[np.ndarray, float]]:
+        """`distances_from` of each of `others`, their points measured together in one search
+        (the same numbers as one search each, point by point, at a fraction of the calls)."""
+        queries = np.concatenate([o.queries for o in others])
+        distances = self._query_distances(queries)
+        shared = np.isin(np.concatenate([o.keys for o in others]), self.keys)
+        query_ends = np.cumsum([len(o.queries) for o in others])
+        segment_ends = np.cumsum([len(o.keys) for o in others])
+        return [
+            other.directed(d, s)
+            for other, d, s in zip(
+                others,
+                np.split(distances, query_ends[:-1]),
+                np.split(shared, segment_ends[:-1]),
+                strict=True,
+            )
+        ]
+
+    def _query_distances(self, queries: np.ndarray) -> np.ndarray:
+        """Exact distances of (n, 2) points to this boundary (nearest anchors, then proof)."""
         k = min(NEAREST_ANCHORS, self.tree.n)
-        anchor_distances, anchors = self.tree.query(other.queries, k=list(range(1, k + 1)))
+        anchor_distances, anchors = self.tree.query(queries, k=list(range(1, k + 1)))
         candidates = self.anchor_segments[anchors].reshape(len(anchors), 2 * k)
         distances = _point_segment_distances(
-            other.queries, self.starts[candidates], self.ends[candidates]
+            queries, self.starts[candidates], self.ends[candidates]
         ).min(axis=1)
         # 1e-9 px² of margin covers rounding in the anchors' positions.
         unproven = (
             anchor_distances[:, -1] ** 2 <= distances**2 + (ANCHOR_SPACING_PX / 2) ** 2 + 1e-9
         )
         if k < self.tree.n and unproven.any():
-            points = shapely.points(other.queries[unproven])
-            distances[unproven] = shapely.distance(points, self.boundary)
-        return other.directed(distances, self)
+            distances[unproven] = shapely.distance(shapely.points(queries[unproven]), self.boundary)
+        return distances
 
 
 def _point_segment_distances(
@@ -280,4 +306,4 @@ def _point_segment_distances(
 
 def sampled_boundary_distances(a: SampledBoundary, b: SampledBoundary) -> BoundaryDistances:
     """`boundary_distances` of two prepared boundaries (same definitions, k-d tree search)."""
-    return _pooled(b.distances_from(a), a.distances_from(b))
+    return pooled_distances(b.distances_from(a), a.distances_from(b))

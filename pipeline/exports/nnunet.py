@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from PIL import Image
 
-from pipeline.errors import ReleaseError
+from pipeline.errors import ReleaseError, writing
 from pipeline.exports.layout import IMAGES_DIR, NNUNET_DIR
 from pipeline.exports.nnunet_integrity import nnunet_integrity_problems
 from pipeline.exports.payload_tables import image_batches, rows
@@ -50,6 +50,7 @@ CHANNEL_SUFFIX = "_0000"
 FILE_ENDING = ".png"
 LABELS = {"background": 0, "left_ventricle": 1}
 PNG_COMPRESS_LEVEL = 6
+FRAMES_DIR = "nnunet_frames"
 
 
 @dataclass
@@ -61,12 +62,16 @@ class LabelFolder:
 
 
 def write_nnunet(
-    data_dir: Path, tables: TableReader | dict[str, pa.Table], info: ReleaseInfo
+    data_dir: Path,
+    tables: TableReader | dict[str, pa.Table],
+    info: ReleaseInfo,
+    work_dir: Path | None = None,
 ) -> Path:
     """Write (replacing) data/nnunet/<NNUNET_DATASET_NAME>/; the dataset folder.
 
     Frames and masks are copied as the image and mask rows stream by; dataset.json, which
-    counts them, comes last.
+    counts them, comes last. Frames the derivation already made under `work_dir` are copied,
+    the others converted here.
     """
     tables = table_reader(tables)
     dataset_dir = data_dir / NNUNET_DIR
@@ -81,7 +86,11 @@ def write_nnunet(
     n_cases = 0
     for row in rows(image_batches(tables, ["file_name"])):
         target = dataset_dir / "imagesTr" / f"{row['image_id']}{CHANNEL_SUFFIX}{FILE_ENDING}"
-        write_grayscale(data_dir / IMAGES_DIR / row["file_name"], target)
+        made = None if work_dir is None else frame_path(work_dir, row["image_id"])
+        if made is not None and made.is_file():
+            shutil.copyfile(made, target)  # made by the derivation from the same frame
+        else:
+            write_grayscale(data_dir / IMAGES_DIR / row["file_name"], target)
         n_cases += 1
     folders = _write_label_folders(data_dir, dataset_dir, tables)
     document = dataset_json(info, n_cases, folders)
@@ -91,16 +100,26 @@ def write_nnunet(
     return dataset_dir
 
 
+def frame_path(work_dir: Path, image_id: str) -> Path:
+    """Where the derivation leaves an image's nnU-Net frame, for releases to copy."""
+    return work_dir / FRAMES_DIR / f"{image_id}{CHANNEL_SUFFIX}{FILE_ENDING}"
+
+
 def write_grayscale(source: Path, target: Path) -> None:
-    """The frame as an 8-bit single-channel PNG: copied if it already is one, else converted."""
+    """The frame as an 8-bit single-channel PNG: copied if it already is one, else converted.
+    Written whole or not at all (a partial file is renamed into place only when complete)."""
     if not source.is_file():
-        raise ReleaseError("image file is missing from the payload", file=str(source))
-    with Image.open(source) as image:
-        if image.format == "PNG" and image.mode == "L":
-            shutil.copyfile(source, target)
-            return
-        grey = Image.fromarray(to_grey8(image), "L")
-    grey.save(target, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+        raise ReleaseError("image file is missing", file=str(source))
+    partial = target.with_name(target.name + ".partial")
+    with writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with Image.open(source) as image:
+            if image.format == "PNG" and image.mode == "L":
+                shutil.copyfile(source, partial)
+            else:
+                grey = Image.fromarray(to_grey8(image), "L")
+                grey.save(partial, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+        partial.replace(target)
 
 
 def _images_without_default_mask(tables: TableReader) -> list[str]:

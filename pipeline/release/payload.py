@@ -43,7 +43,7 @@ def write_payload(
         copy_images(batch, source_root, folder)
     write_catalog(folder, sorted(tables.names))
     write_coco(folder, tables, info)
-    problems = nnunet_integrity_problems(write_nnunet(folder, tables, info))
+    problems = nnunet_integrity_problems(write_nnunet(folder, tables, info, work_dir))
     if problems:
         raise ReleaseError(f"nnU-Net export breaks nnU-Net's rules: {'; '.join(problems[:5])}")
     write_dataset_card(folder, tables, info)
