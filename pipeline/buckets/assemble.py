@@ -1,13 +1,20 @@
 """Whole-dataset tables assembled from per-bucket Parquet files, streamed, never held whole.
 
-DuckDB reads the bucket files and sorts by the table's key with a bounded memory budget
-(spilling to a temporary folder of the run's own); the sorted rows come back as Arrow batches
-and go out through one ParquetWriter, a row group at a time, with the same settings, schema
-and metadata as `write_table`, so the bytes are those of the whole table written at once.
+Every bucket's file is already sorted by the table's key. Tables keyed by image or study
+(`<site>-<study hash>...`, the bucket being the hash's first digit) need no sort at all: in
+key order, rows come site by site and, within a site, bucket by bucket, so the sorted table
+is each site's slice of bucket 0's file, then of bucket 1's, ... read a batch at a time
+(`_merged_batches`). Other tables (rejects, experts: small) are sorted by DuckDB with a
+bounded memory budget, spilling to a temporary folder of the run's own.
+
+The sorted rows go out through one ParquetWriter, a row group at a time, with the same
+settings, schema and metadata as `write_table`, so the bytes are those of the whole table
+written at once.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 from collections.abc import Iterator
@@ -15,22 +22,31 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
+from pipeline.constants import STUDY_BUCKETS as BUCKET_DIGITS
 from pipeline.errors import writing
 from pipeline.release.catalog import quote_identifier, quote_literal
 from pipeline.tables.parquet_io import (
     GEOMETRY_TYPE_NAMES,
     GEOPARQUET_VERSION,
     PARQUET_COMPRESSION,
-    ROW_GROUP_ROWS,
     conform,
+    row_group_rows,
 )
 from pipeline.tables.schemas import TableSpec
 
-SORT_MEMORY_LIMIT = "512MB"
+SORT_MEMORY_LIMIT = "256MB"
 BATCH_ROWS = 65_536
+# Bucket files are written (and read) in row groups this size, so that reading all sixteen at
+# once holds a few MB each: rows of a table with a geometry column are ~4 KB.
+PART_ROW_GROUP_ROWS = 4_096
+GEOMETRY_PART_ROW_GROUP_ROWS = 512
+# The keys whose values start "<site>-<bucket digit>": site (2 digits), "-", the hash.
+BUCKETED_KEYS = ("image_id", "study_id")
+SITE_AND_BUCKET = 4
 
 
 def assemble_table(
@@ -57,21 +73,85 @@ def assemble_table(
 
 
 def _row_groups(spec: TableSpec, parts: list[Path], spill_dir: Path) -> Iterator[pa.Table]:
-    """The sorted rows in tables of ROW_GROUP_ROWS rows (the last one shorter), typed."""
+    """The sorted rows in tables of `row_group_rows` rows (the last one shorter), typed."""
     if not parts:
         return
+    group_rows = row_group_rows(spec)
     pending: list[pa.RecordBatch] = []
     count = 0
-    for batch in _sorted_batches(spec, parts, spill_dir):
+    bucketed = spec.sort_by[0] in BUCKETED_KEYS and all(p.stem in BUCKET_DIGITS for p in parts)
+    batches = _merged_batches(spec, parts) if bucketed else _sorted_batches(spec, parts, spill_dir)
+    for batch in batches:
         pending.append(batch)
         count += batch.num_rows
-        while count >= ROW_GROUP_ROWS:
+        while count >= group_rows:
             table = pa.Table.from_batches(pending)
-            yield _typed(table.slice(0, ROW_GROUP_ROWS), spec)
-            rest = table.slice(ROW_GROUP_ROWS)
+            yield _typed(table.slice(0, group_rows), spec)
+            rest = table.slice(group_rows)
             pending, count = rest.to_batches(), rest.num_rows
     if count:
         yield _typed(pa.Table.from_batches(pending), spec)
+
+
+class _Part:
+    """One bucket's sorted file, read a batch at a time: the rows of one group (site and
+    bucket) after another."""
+
+    def __init__(self, path: Path, spec: TableSpec):
+        self.path = path
+        self._file = pq.ParquetFile(path, pre_buffer=False)
+        self._batches = self._file.iter_batches(
+            batch_size=part_row_group_rows(spec), columns=spec.column_names
+        )
+        self._key = spec.sort_by[0]
+        self._batch: pa.RecordBatch | None = None
+        self._groups: list[str] = []
+        self._offset = 0
+        self._next_batch()
+
+    def _next_batch(self) -> None:
+        self._batch, self._offset = next(self._batches, None), 0
+        if self._batch is not None:
+            keys = self._batch.column(self._key)
+            self._groups = pc.utf8_slice_codeunits(keys, 0, SITE_AND_BUCKET).to_pylist()
+
+    @property
+    def group(self) -> str | None:
+        """The group of the next row (None when every row was read)."""
+        return None if self._batch is None else self._groups[self._offset]
+
+    def take(self, group: str) -> Iterator[pa.RecordBatch]:
+        """Every row of `group` from here on (its rows are contiguous: the file is sorted)."""
+        while self._batch is not None and self._groups[self._offset] == group:
+            end = bisect.bisect_right(self._groups, group, lo=self._offset)
+            yield self._batch.slice(self._offset, end - self._offset)
+            self._offset = end
+            if end == len(self._groups):
+                self._next_batch()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _merged_batches(spec: TableSpec, paths: list[Path]) -> Iterator[pa.RecordBatch]:
+    """The rows of bucket files of an image- or study-keyed table in key order, streamed:
+    group by group (site, then bucket), each group from the one file that holds it."""
+    parts = [_Part(path, spec) for path in paths]
+    try:
+        while True:
+            heads = sorted((p.group, i) for i, p in enumerate(parts) if p.group is not None)
+            if not heads:
+                return
+            group, index = heads[0]
+            if len(heads) > 1 and heads[1][0] == group:
+                raise ValueError(
+                    f"{spec.name}: group {group!r} is in two bucket files "
+                    f"({parts[index].path.name}, {parts[heads[1][1]].path.name})"
+                )
+            yield from parts[index].take(group)
+    finally:
+        for part in parts:
+            part.close()
 
 
 def _typed(table: pa.Table, spec: TableSpec) -> pa.Table:
@@ -112,7 +192,9 @@ def _geo_metadata(spec: TableSpec, parts: list[Path]) -> dict:
     bounds, types = None, set()
     for part in parts:
         with pq.ParquetFile(part) as parquet:
-            for batch in parquet.iter_batches(columns=[column], batch_size=BATCH_ROWS):
+            for batch in parquet.iter_batches(
+                columns=[column], batch_size=part_row_group_rows(spec)
+            ):
                 geoms = shapely.from_wkb(batch.column(0).to_numpy(zero_copy_only=False))
                 types |= set(shapely.get_type_id(geoms).tolist())
                 box = shapely.total_bounds(geoms)
@@ -142,11 +224,21 @@ def _geo_metadata(spec: TableSpec, parts: list[Path]) -> dict:
     }
 
 
+def part_row_group_rows(spec: TableSpec) -> int:
+    """Rows per row group (and per read batch) of a table's bucket files."""
+    return GEOMETRY_PART_ROW_GROUP_ROWS if spec.geometry_column else PART_ROW_GROUP_ROWS
+
+
 def write_part(table: pa.Table, spec: TableSpec, path: Path) -> Path:
     """One bucket's rows of a table, sorted, written atomically (an intermediate, unstamped)."""
     partial = path.with_name(path.name + ".partial")
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(conform(table, spec), partial, compression=PARQUET_COMPRESSION)
+        pq.write_table(
+            conform(table, spec),
+            partial,
+            compression=PARQUET_COMPRESSION,
+            row_group_size=part_row_group_rows(spec),
+        )
         os.replace(partial, path)
     return path

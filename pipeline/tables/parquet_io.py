@@ -18,7 +18,19 @@ from pipeline.tables.schemas import TableSpec
 GEOPARQUET_VERSION = "1.1.0"
 # How every table file is written (`restamp_table` and the bucket assembly copy them).
 PARQUET_COMPRESSION = "zstd"
-ROW_GROUP_ROWS = 1_000_000
+# A row group is the unit every reader and writer holds in memory at once: ~15 MB of the point
+# tables' rows; tables with a geometry column hold a polygon per row (~4 KB), so fewer rows (~16 MB).
+ROW_GROUP_ROWS = 131_072
+GEOMETRY_ROW_GROUP_ROWS = 4_096
+
+
+def row_group_rows(spec: TableSpec) -> int:
+    """Rows per row group of a table's Parquet file."""
+    if spec.geometry_column:
+        return min(ROW_GROUP_ROWS, GEOMETRY_ROW_GROUP_ROWS)
+    return ROW_GROUP_ROWS
+
+
 GEOMETRY_TYPE_NAMES = {3: "Polygon", 6: "MultiPolygon", 1: "LineString", 0: "Point"}
 
 
@@ -75,7 +87,7 @@ def write_table(table: pa.Table, spec: TableSpec, path: Path, stamp: dict[str, s
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(
-            table, partial, compression=PARQUET_COMPRESSION, row_group_size=ROW_GROUP_ROWS
+            table, partial, compression=PARQUET_COMPRESSION, row_group_size=row_group_rows(spec)
         )
         os.replace(partial, path)
     return path
@@ -109,7 +121,7 @@ def restamp_table(source: Path, spec: TableSpec, path: Path, stamp: dict[str, st
                 with pq.ParquetWriter(hashing, schema, compression=PARQUET_COMPRESSION) as writer:
                     for group in range(reader.num_row_groups):
                         rows = reader.read_row_group(group).replace_schema_metadata(metadata)
-                        writer.write_table(rows, row_group_size=ROW_GROUP_ROWS)
+                        writer.write_table(rows, row_group_size=row_group_rows(spec))
             os.replace(partial, path)
     return hashing.hexdigest()
 
