@@ -14,15 +14,20 @@ from pipeline.source.shards import study_bucket
 from tests import corrupt
 
 
-def derived_counts(result: dg.ExecuteInProcessResult) -> tuple[int, int]:
-    """(buckets derived, buckets reused) of the run's bucket_derivations step."""
+def derivation_metadata(result: dg.ExecuteInProcessResult) -> dict:
+    """The metadata of the run's bucket_derivations step."""
     [event] = [
         e
         for e in result.get_asset_materialization_events()
         if e.asset_key == dg.AssetKey(["buckets", "consensus"]) and e.partition == BUCKETS[0]
     ]
-    metadata = event.materialization.metadata
-    return metadata["buckets_derived"].value, metadata["buckets_reused"].value
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def derived_counts(result: dg.ExecuteInProcessResult) -> tuple[int, int]:
+    """(buckets derived, buckets reused) of the run's bucket_derivations step."""
+    metadata = derivation_metadata(result)
+    return metadata["buckets_derived"], metadata["buckets_reused"]
 
 
 def tables_of(work: Path) -> dict[str, str]:
@@ -46,6 +51,13 @@ def test_one_changed_study_rederives_one_bucket(small_source, tmp_path):
     third = run_job("derive", source, tmp_path / "releases", work, progress=False)
     assert derived_counts(third) == (1, 15), changed
     assert buckets_with_studies > 1
+    # Inside the changed bucket, only the edited image is derived again.
+    images_in_bucket = sum(
+        study_bucket(parse_image_name(p.name).study_hash) == changed
+        for p in (source / "Images").iterdir()
+    )
+    metadata = derivation_metadata(third)
+    assert (metadata["images_derived"], metadata["images_kept"]) == (1, images_in_bucket - 1)
 
     # The reused buckets and the re-derived one make exactly the tables of a fresh derive.
     fresh = tmp_path / "fresh"

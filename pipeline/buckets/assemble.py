@@ -14,13 +14,13 @@ written at once.
 
 from __future__ import annotations
 
-import bisect
 import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -104,29 +104,33 @@ class _Part:
             batch_size=part_row_group_rows(spec), columns=spec.column_names
         )
         self._key = spec.sort_by[0]
-        self._batch: pa.RecordBatch | None = None
-        self._groups: list[str] = []
-        self._offset = 0
+        self._runs: list[tuple[str, pa.RecordBatch]] = []  # (group, its rows), in file order
         self._next_batch()
 
     def _next_batch(self) -> None:
-        self._batch, self._offset = next(self._batches, None), 0
-        if self._batch is not None:
-            keys = self._batch.column(self._key)
-            self._groups = pc.utf8_slice_codeunits(keys, 0, SITE_AND_BUCKET).to_pylist()
+        """Split the next batch into its runs of one group (a sorted batch has few)."""
+        batch = next(self._batches, None)
+        if batch is None:
+            return
+        groups = pc.utf8_slice_codeunits(batch.column(self._key), 0, SITE_AND_BUCKET)
+        changes = pc.not_equal(groups[1:], groups[:-1]).to_numpy(zero_copy_only=False)
+        starts = [0, *(np.flatnonzero(changes) + 1).tolist()]
+        ends = [*starts[1:], batch.num_rows]
+        self._runs = [
+            (groups[start].as_py(), batch.slice(start, end - start))
+            for start, end in zip(starts, ends, strict=True)
+        ]
 
     @property
     def group(self) -> str | None:
         """The group of the next row (None when every row was read)."""
-        return None if self._batch is None else self._groups[self._offset]
+        return self._runs[0][0] if self._runs else None
 
     def take(self, group: str) -> Iterator[pa.RecordBatch]:
         """Every row of `group` from here on (its rows are contiguous: the file is sorted)."""
-        while self._batch is not None and self._groups[self._offset] == group:
-            end = bisect.bisect_right(self._groups, group, lo=self._offset)
-            yield self._batch.slice(self._offset, end - self._offset)
-            self._offset = end
-            if end == len(self._groups):
+        while self._runs and self._runs[0][0] == group:
+            yield self._runs.pop(0)[1]
+            if not self._runs:
                 self._next_batch()
 
     def close(self) -> None:

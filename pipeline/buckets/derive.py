@@ -36,7 +36,8 @@ from pipeline.parallel import ImagePool
 from pipeline.tables import schemas
 from pipeline.tables.parquet_io import conform, table_from_rows
 
-# The tables one bucket's derivation gives, in the order they are written.
+# The tables one bucket's derivation gives, in the order they are written; all but the last
+# (per study, made from the measurements) have a row per image and more.
 DERIVED_TABLES = (
     "consensus",
     "consensus_points",
@@ -119,19 +120,26 @@ def submit_bucket(
     return PendingBucket(pool.map_lazy(derive_image, items))
 
 
-def collect_bucket(pending: PendingBucket) -> dict[str, pa.Table]:
-    """Every derived table of a submitted bucket (waits for its last image)."""
+def collect_bucket(
+    pending: PendingBucket, kept: dict[str, pa.Table | None] | None = None
+) -> dict[str, pa.Table]:
+    """Every derived table of a submitted bucket (waits for its last image), with the `kept`
+    rows of images not derived again."""
     per_image = list(pending.results)
     tables = {}
     for name in DERIVED_TABLES[:-1]:
         spec = schemas.TABLES[name]
         if name in _ROW_TABLES:
-            tables[name] = table_from_rows([row for r in per_image for row in r[name]], spec)
+            new = table_from_rows([row for r in per_image for row in r[name]], spec)
         else:
             parts = [r[name] for r in per_image]
-            tables[name] = conform(
-                pa.concat_tables(parts) if parts else spec.schema.empty_table(), spec
+            new = conform(pa.concat_tables(parts) if parts else spec.schema.empty_table(), spec)
+        old = (kept or {}).get(name)
+        if old is not None and old.num_rows:
+            new = conform(
+                pa.concat_tables([new, old.select(spec.column_names).cast(new.schema)]), spec
             )
+        tables[name] = new
     study_rows = measurement_stage.study_measurements(tables["measurements"].to_pylist())
     tables["study_measurements"] = table_from_rows(study_rows, schemas.STUDY_MEASUREMENTS)
     return tables

@@ -1,0 +1,120 @@
+"""Image by image reuse inside a bucket that must be derived again.
+
+A bucket is derived again when any of its inputs changed, but most of its images usually did
+not: one edited study re-derives two images, not the bucket's hundred. Each image's inputs
+(its `images` row, its experts' points, its published curve, its pixel size) get a digest;
+`<work>/buckets/image_digests/<bucket>.parquet` holds the digests the bucket's derived files
+were made from. An image whose digest is unchanged keeps its rows of the old files (and its
+mask and frame files); the others are derived.
+
+The digests file is removed before any of the bucket's files is rewritten and written again
+after the last, so a run killed in between leaves no digests: the next run derives the whole
+bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline.buckets import layout
+from pipeline.errors import writing
+
+DIGESTS = "image_digests"
+
+
+def _runs(ids: pa.ChunkedArray | pa.Array) -> dict[str, tuple[int, int]]:
+    """image_id -> (first row, row count) of a table sorted by image_id."""
+    values = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
+    if not len(values):
+        return {}
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    ends = [*starts[1:].tolist(), len(values)]
+    return {str(values[s]): (int(s), int(e - s)) for s, e in zip(starts, ends, strict=True)}
+
+
+def _rows_bytes(table: pa.Table) -> bytes:
+    """The values of some rows, column by column, as bytes (strings NUL-separated)."""
+    parts = []
+    for column in table.columns:
+        if pa.types.is_string(column.type):
+            parts.append("\0".join(column.to_pylist()).encode("utf-8"))
+        else:
+            parts.append(np.ascontiguousarray(column.to_numpy()).tobytes())
+        parts.append(b"\1")
+    return b"".join(parts)
+
+
+def image_digests(
+    images: pa.Table,
+    points: pa.Table,
+    published: dict[str, np.ndarray],
+    mm_per_pixel: dict[str, float],
+    context: str,
+) -> dict[str, str]:
+    """image_id -> digest of everything its derivation reads; `context` covers what every
+    image shares (the code, the calibration file)."""
+    point_runs = _runs(points["image_id"])
+    digests = {}
+    for row in images.to_pylist():
+        image_id = row["image_id"]
+        digest = hashlib.sha256(context.encode())
+        digest.update(repr(sorted(row.items())).encode())
+        first, count = point_runs.get(image_id, (0, 0))
+        digest.update(_rows_bytes(points.slice(first, count)))
+        curve = published.get(image_id)
+        digest.update(b"-" if curve is None else np.ascontiguousarray(curve).tobytes())
+        digest.update(repr(mm_per_pixel.get(image_id)).encode())
+        digests[image_id] = digest.hexdigest()
+    return digests
+
+
+def digests_path(work: Path, bucket: str) -> Path:
+    return layout.part_path(work, DIGESTS, bucket)
+
+
+def read_digests(work: Path, bucket: str) -> dict[str, str]:
+    """The digests the bucket's derived files were made from ({} when unknown)."""
+    path = digests_path(work, bucket)
+    if not path.is_file():
+        return {}
+    table = pq.read_table(path)
+    return dict(zip(table["image_id"].to_pylist(), table["digest"].to_pylist(), strict=True))
+
+
+def forget_digests(work: Path, bucket: str) -> None:
+    """The bucket's derived files are about to be rewritten."""
+    digests_path(work, bucket).unlink(missing_ok=True)
+
+
+def write_digests(work: Path, bucket: str, digests: dict[str, str]) -> None:
+    ids = sorted(digests)
+    table = pa.table({"image_id": pa.array(ids, pa.string()), "digest": [digests[i] for i in ids]})
+    path = digests_path(work, bucket)
+    partial = path.with_name(path.name + ".partial")
+    with writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, partial)
+        os.replace(partial, path)
+
+
+def unchanged_images(old: dict[str, str], new: dict[str, str], old_files: list[Path]) -> set[str]:
+    """Images whose rows can be kept: same digest as when the old files (all there) were made."""
+    if not old or not all(p.is_file() for p in old_files):
+        return set()
+    return {image_id for image_id, digest in new.items() if old.get(image_id) == digest}
+
+
+def kept_rows(path: Path, image_ids: set[str], id_column: str = "image_id") -> pa.Table | None:
+    """The rows of an old bucket file that belong to `image_ids` (None when none do)."""
+    if not image_ids or not path.is_file():
+        return None
+    table = pq.read_table(path)
+    keep = pc.is_in(table[id_column], value_set=pa.array(sorted(image_ids), pa.string()))
+    return table.filter(keep)
