@@ -18,9 +18,9 @@ from pipeline.tables.schemas import TableSpec
 GEOPARQUET_VERSION = "1.1.0"
 # How every table file is written (`restamp_table` and the bucket assembly copy them).
 PARQUET_COMPRESSION = "zstd"
-# A row group is the unit every reader and writer holds in memory at once: ~15 MB of the point
+# A row group is the unit every reader and writer holds in memory at once: ~30 MB of the point
 # tables' rows. Tables with a geometry column hold a polygon per row (~4 KB): fewer rows.
-ROW_GROUP_ROWS = 131_072
+ROW_GROUP_ROWS = 262_144
 GEOMETRY_ROW_GROUP_ROWS = 4_096
 
 
