@@ -178,11 +178,18 @@ def _cases(dataset_dir: Path, dataset: dict) -> tuple[dict[str, Case], list[str]
         return _listed_cases(dataset_dir, dataset["dataset"])
     names = sorted(p.name for p in (dataset_dir / "imagesTr").iterdir() if p.is_file())
     names = [n for n in names if n.endswith(ending)]
-    identifiers = sorted({n[: -(len(ending) + 1 + CHANNEL_DIGITS)] for n in names})
+    # A case's channel files are `<case>_<4 digits><ending>`: such a name's case is the name
+    # less its last 5 characters and the ending, so one pass groups them (names are sorted).
+    channel = re.compile(r"_[0-9]{4}" + re.escape(ending))
+    by_case: dict[str, list[str]] = {}
+    for n in names:
+        case_id = n[: -(len(ending) + 1 + CHANNEL_DIGITS)]
+        files = by_case.setdefault(case_id, [])
+        if channel.fullmatch(n, len(case_id)):
+            files.append(n)
     cases, problems = {}, []
-    for case_id in identifiers:
-        pattern = re.compile(re.escape(case_id) + r"_[0-9]{4}" + re.escape(ending))
-        images = [dataset_dir / "imagesTr" / n for n in names if pattern.fullmatch(n)]
+    for case_id in sorted(by_case):
+        images = [dataset_dir / "imagesTr" / n for n in by_case[case_id]]
         label = dataset_dir / "labelsTr" / f"{case_id}{ending}"
         if not label.is_file():
             problems.append(f"case {case_id!r}: label labelsTr/{label.name} is missing")
