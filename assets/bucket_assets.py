@@ -5,27 +5,21 @@ one step per stage, and a bucket whose inputs have not changed since its outputs
 (same source records and images, same code, same calibration) is reused, not derived again.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from assets.errors import user_errors_as_failures
 from assets.fingerprint import code_fingerprint
 from assets.partitions import ONE_RUN, STUDY_BUCKETS
 from assets.resources import CalibrationFile, SourceFolder, WorkFolder
-from pipeline.buckets import layout, reuse
+from pipeline.buckets import layout
 from pipeline.buckets.assemble import write_part
-from pipeline.buckets.derive import (
-    DERIVED_TABLES,
-    PendingBucket,
-    collect_bucket,
-    submit_bucket,
-)
+from pipeline.buckets.derive import DERIVED_TABLES
 from pipeline.buckets.records import RECORD_TABLES, counts_of
+from pipeline.buckets.rederive import STAGE as DERIVED
+from pipeline.buckets.rederive import StartedBucket, finish_bucket, start_bucket
 from pipeline.checksums import sha256_file
 from pipeline.constants import IMAGES_DIR
 from pipeline.measurements.calibration import read_calibration
@@ -35,7 +29,7 @@ from pipeline.source.shards import SourceScan
 from pipeline.tables.schemas import TABLES
 from pipeline.tables.source_tables import bucket_tables
 
-RECORDS, DERIVED = "records", "derived"
+RECORDS = "records"
 
 
 def bucket_key(table: str) -> dg.AssetKey:
@@ -119,12 +113,12 @@ def bucket_derivations(
         spacing = read_calibration(Path(calibration.path)) if calibration.path else {}
     calibration_digest = sha256_file(Path(calibration.path)) if calibration.path else ""
     code = code_fingerprint()
-    written: list[_Bucket] = []
+    written: list[StartedBucket] = []
     reused: list[str] = []
     images_parts = [layout.part_path(work.root, "images", b) for b in context.partition_keys]
     n_images = sum(pq.ParquetFile(p).metadata.num_rows for p in images_parts if p.is_file())
     frames_from = source.root / IMAGES_DIR
-    pending: list[_Bucket] = []  # at most two buckets in flight
+    pending: list[StartedBucket] = []  # at most two buckets in flight
     with image_pool(expected_items=n_images) as pool, user_errors_as_failures():
         for bucket in context.partition_keys:
             inputs = [layout.part_path(work.root, t, bucket) for t in ("images", "points")]
@@ -138,25 +132,17 @@ def bucket_derivations(
             if layout.is_current(work.root, DERIVED, bucket, digest, outputs):
                 reused.append(bucket)
                 continue
-            layout.forget(work.root, DERIVED, bucket)
-            images, points = (pq.read_table(p) for p in inputs)
-            curves = layout.read_published(work.root, bucket)
-            digests = reuse.image_digests(
-                images, points, curves, spacing, code + calibration_digest
+            pending.append(
+                start_bucket(
+                    work.root, bucket, digest, spacing, code + calibration_digest, pool, frames_from
+                )
             )
-            keep = reuse.unchanged_images(reuse.read_digests(work.root, bucket), digests, outputs)
-            reuse.forget_digests(work.root, bucket)
-            todo = pc.invert(pc.is_in(images["image_id"], pa.array(sorted(keep), pa.string())))
-            images = images.filter(todo)
-            points = points.filter(pc.is_in(points["image_id"], images["image_id"]))
-            started = submit_bucket(images, points, curves, spacing, work.root, pool, frames_from)
-            pending.append(_Bucket(bucket, digest, digests, keep, started))
             if len(pending) > 1:
-                written.append(_write_bucket(work.root, pending.pop(0)))
+                written.append(finish_bucket(work.root, pending.pop(0)))
         while pending:
-            written.append(_write_bucket(work.root, pending.pop(0)))
+            written.append(finish_bucket(work.root, pending.pop(0)))
     images_kept = sum(len(b.kept_images) for b in written)
-    images_derived = sum(len(b.image_digests) for b in written) - images_kept
+    images_derived = sum(b.images_derived for b in written)
     context.log.info(
         f"buckets derived: {len(written)} ({images_derived} images derived, {images_kept} kept),"
         f" reused: {len(reused)}"
@@ -168,30 +154,6 @@ def bucket_derivations(
         images_derived=images_derived,
         images_kept=images_kept,
     )
-
-
-@dataclass
-class _Bucket:
-    """A bucket being derived: the digests of its inputs, the images kept, the work pending."""
-
-    name: str
-    digest: str
-    image_digests: dict[str, str]
-    kept_images: set[str]
-    pending: PendingBucket
-
-
-def _write_bucket(work: Path, bucket: _Bucket) -> _Bucket:
-    """Write a submitted bucket's tables once its images are done."""
-    kept = {
-        name: reuse.kept_rows(layout.part_path(work, name, bucket.name), bucket.kept_images)
-        for name in DERIVED_TABLES[:-1]
-    }
-    for name, table in collect_bucket(bucket.pending, kept).items():
-        write_part(table, TABLES[name], layout.part_path(work, name, bucket.name))
-    reuse.write_digests(work, bucket.name, bucket.image_digests)
-    layout.mark_current(work, DERIVED, bucket.name, bucket.digest)
-    return bucket
 
 
 BUCKET_ASSETS = [bucket_records, bucket_derivations]
