@@ -319,17 +319,17 @@ def test_unexpected_error_in_one_curve_is_one_reject(source_copy, monkeypatch):
 
 
 def test_unexpected_error_in_one_image_is_one_reject(source_copy, monkeypatch):
-    import pipeline.source.validation as validation
+    import pipeline.source.images as images
 
     names = list(read_annotations(source_copy))
-    real = validation.inspect_png
+    real = images.inspect_png
 
     def fragile(path):
         if path.name == names[6]:
             raise KeyError("surprise")
         return real(path)
 
-    monkeypatch.setattr(validation, "inspect_png", fragile)
+    monkeypatch.setattr(images, "inspect_png", fragile)
     result = validated(source_copy)
     assert reject_of(result, names[6]) == ("unexpected_error", "error")
     assert "KeyError" in rejects_of(result, names[6])[0].message

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.source.images import list_image_files
+from pipeline.parallel import ImagePool
+from pipeline.source.images import decode_png, list_image_files
 from pipeline.source.outcomes import (
     AcceptedCurve,
     AcceptedImage,
@@ -69,23 +70,34 @@ class BucketSource:
 
 
 def validate_bucket(
-    root: Path, shards_dir: Path, bucket: str, expert_ids: dict[str, str]
+    root: Path,
+    shards_dir: Path,
+    bucket: str,
+    expert_ids: dict[str, str],
+    pool: ImagePool | None = None,
 ) -> BucketSource:
     """Validate one bucket: decode and check its images, check its curves, pair each study's
     two images (ED first in file order), check its consensus curves.
 
     `root` is the source folder (`scan.root`), `shards_dir` where `scan_source` wrote, and
-    `expert_ids` the scan's (`scan.expert_ids`): every bucket numbers experts alike.
+    `expert_ids` the scan's (`scan.expert_ids`): every bucket numbers experts alike. With a
+    `pool`, the bucket's image files are decoded on its workers first.
     """
     files, refused = list_image_files(root)
     files = {name: path for name, path in files.items() if image_bucket(name) == bucket}
     refused = {name: why for name, why in refused.items() if image_bucket(name) == bucket}
+    names = sorted(files)
+    decoded = (
+        dict(zip(names, pool.map(decode_png, [files[n] for n in names]), strict=True))
+        if pool is not None
+        else None
+    )
     records = read_shard(shard_path(shards_dir, bucket), ANNOTATIONS_KEEP)
     consensus = (
         (key, value)
         for _, key, value in read_shard(consensus_shard_path(shards_dir, bucket), CONSENSUS_KEEP)
     )
-    checked = check_records(records, files, refused, consensus)
+    checked = check_records(records, files, refused, consensus, decoded=decoded)
     return BucketSource(
         bucket=bucket,
         images=checked.images,

@@ -53,6 +53,9 @@ class ImageProblem(ValueError):
         self.check = check
         super().__init__(message)
 
+    def __reduce__(self):  # pickled whole, check included (it crosses processes)
+        return (ImageProblem, (str(self), self.check))
+
 
 def parse_image_name(name: str) -> ImageName | None:
     """Split a published file name, or None when it does not follow the pattern."""
@@ -126,6 +129,21 @@ def inspect_png(path: Path) -> ImageFacts:
     if mode not in GREY_CONVERSIONS:
         raise _mode_problem(mode)
     return ImageFacts(width, height, mode, hashlib.sha256(data).hexdigest())
+
+
+UNEXPECTED_ERROR = "unexpected_error"
+
+
+def decode_png(path: Path) -> ImageFacts | ImageProblem:
+    """`inspect_png`, its refusal returned rather than raised (it crosses processes); a fault
+    nobody foresaw comes back as a problem of check `unexpected_error`, so one hostile file
+    quarantines its record, never the run."""
+    try:
+        return inspect_png(path)
+    except ImageProblem as exc:
+        return exc
+    except Exception as exc:
+        return ImageProblem(f"{type(exc).__name__}: {exc}", UNEXPECTED_ERROR)
 
 
 # ITU-R 601-2 luma in Pillow's own fixed point, so an RGB frame comes out exactly as Pillow's

@@ -8,7 +8,7 @@ records that are kept.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,11 @@ from pipeline.source.curves import (
     self_intersection_reason,
 )
 from pipeline.source.images import (
+    UNEXPECTED_ERROR,
     ImageFacts,
     ImageName,
     ImageProblem,
-    inspect_png,
+    decode_png,
     list_image_files,
     parse_image_name,
     unsafe_name_reason,
@@ -105,6 +106,7 @@ def check_records(
     consensus: Iterable[tuple[str, Any]] | None,
     ledger: Ledger | None = None,
     seen: set[str] | None = None,
+    decoded: Mapping[str, ImageFacts | ImageProblem] | None = None,
 ) -> CheckedRecords:
     """Check image records, the image files they may name, and consensus curves.
 
@@ -112,10 +114,12 @@ def check_records(
     answer for: each one not named by a record is rejected as unannotated. Studies are made
     of these records only, so every image of a study must be among them (a bucket holds
     whole studies). `ledger` and `seen` (the names already seen) carry over between calls.
+    `decoded` holds what `decode_png` found for files decoded beforehand (in parallel);
+    others are decoded here.
     """
     ledger = Ledger() if ledger is None else ledger
     seen = set() if seen is None else seen
-    candidates = _annotated_images(records, files, refused, ledger, seen)
+    candidates = _annotated_images(records, files, refused, ledger, seen, decoded or {})
     _unannotated_files(seen, files, refused, ledger)
     images, curves, ed_orders = _studies(candidates, ledger)
     accepted = {i.name.file_name: i for i in images}
@@ -129,6 +133,7 @@ def _annotated_images(
     refused: dict[str, str],
     ledger: Ledger,
     seen: set[str],
+    decoded: Mapping[str, ImageFacts | ImageProblem],
 ) -> list[_Candidate]:
     candidates = []
     for order, key, value in records:
@@ -136,7 +141,7 @@ def _annotated_images(
         ledger.images_total += 1
         ledger.curves_total += n_curves
         try:
-            facts = _image_facts(key, value, files, refused, seen)
+            facts = _image_facts(key, value, files, refused, seen, decoded)
         except _Rejected as rejected:
             ledger.reject_image(rejected.source, key, rejected.check, rejected.message, n_curves)
             continue
@@ -166,16 +171,27 @@ def _annotated_images(
 
 
 def _image_facts(
-    key: str, value: object, files: dict[str, Path], refused: dict[str, str], seen: set[str]
+    key: str,
+    value: object,
+    files: dict[str, Path],
+    refused: dict[str, str],
+    seen: set[str],
+    decoded: Mapping[str, ImageFacts | ImageProblem],
 ) -> ImageFacts:
     """The decoded frame of an annotated image, or _Rejected."""
     problem = _image_record_problem(key, value, files, refused, seen)
     if problem:
         raise _Rejected(ANNOTATIONS_FILE, *problem)
-    try:
-        return inspect_png(files[key])
-    except ImageProblem as exc:
-        raise _Rejected(f"{IMAGES_DIR}/{key}", exc.check, f"{key} {exc}") from None
+    facts = decoded[key] if key in decoded else decode_png(files[key])
+    if isinstance(facts, ImageProblem) and facts.check == UNEXPECTED_ERROR:
+        raise _UnexpectedDecodeError(str(facts))  # quarantined like any unforeseen fault
+    if isinstance(facts, ImageProblem):
+        raise _Rejected(f"{IMAGES_DIR}/{key}", facts.check, f"{key} {facts}")
+    return facts
+
+
+class _UnexpectedDecodeError(Exception):
+    """An unforeseen fault while decoding an image (its type and message are the text)."""
 
 
 def _image_record_problem(
