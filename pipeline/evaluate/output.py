@@ -1,0 +1,57 @@
+"""Writing an evaluation: every table staged in a hidden folder, then renamed into place.
+
+`<out>/<submission>/` appears whole or not at all: the tables are written into
+`<out>/.staging-<submission>-<pid>/`, which is renamed to `<out>/<submission>/` when complete.
+An earlier evaluation of the same submission is renamed aside first and removed after. One
+evaluation at a time per evaluations root (the lock `<out>/.evaluate.lock`, released by the
+kernel if the process dies); a hidden folder left by a crashed run is removed by the next.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+
+from pipeline.errors import EvaluationError, writing
+from pipeline.evaluate.schemas import EVALUATION_TABLES
+from pipeline.locks import exclusive_lock
+from pipeline.tables.parquet_io import write_table
+
+LOCK_FILE = ".evaluate.lock"
+STAGING_PREFIX, REPLACED_PREFIX = ".staging-", ".replaced-"
+
+
+def write_evaluation(
+    out_root: Path, name: str, tables: dict[str, pa.Table], stamp: dict[str, str]
+) -> Path:
+    """Write `<out_root>/<name>/<table>.parquet` for every evaluation table, atomically."""
+    with writing(out_root):
+        out_root.mkdir(parents=True, exist_ok=True)
+    target = out_root / name
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise EvaluationError("is in the way: not an evaluation folder", file=str(target))
+    with exclusive_lock(out_root / LOCK_FILE):
+        _remove_left_overs(out_root)
+        staging = out_root / f"{STAGING_PREFIX}{name}-{os.getpid()}"
+        for table_name, spec in EVALUATION_TABLES.items():
+            write_table(tables[table_name], spec, staging / f"{table_name}.parquet", stamp)
+        with writing(target):
+            if target.exists():
+                aside = out_root / f"{REPLACED_PREFIX}{name}-{os.getpid()}"
+                os.rename(target, aside)
+                os.rename(staging, target)
+                shutil.rmtree(aside)
+            else:
+                os.rename(staging, target)
+    return target
+
+
+def _remove_left_overs(out_root: Path) -> None:
+    """Staging and replaced folders of runs that died (none is alive: we hold the lock)."""
+    for entry in out_root.iterdir():
+        left_over = entry.name.startswith((STAGING_PREFIX, REPLACED_PREFIX))
+        if left_over and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
