@@ -193,9 +193,12 @@ def evaluate(
     ] = None,
 ) -> None:
     """Score a model's predictions against every expert and consensus of a release."""
-    from assets.runner import run_evaluation
+    from pipeline.evaluate.run import check_inputs
 
     name = name or (predictions.stem if predictions.suffix == ".json" else predictions.name)
+    check_inputs(release_path, predictions, name, out)  # again in the run; here to fail fast
+    from assets.runner import run_evaluation
+
     result = run_evaluation(name, release_path, predictions, out, images)
     path = Path(result.asset_materializations_for_node("evaluation")[0].metadata["path"].value)
     _print_evaluation(path)

@@ -9,7 +9,7 @@ count two before it. Counts run down the columns (Fortran order), starting with 
 
 Polygons follow the release's pixel convention (`pipeline.masks.raster`: a pixel is inside
 when its centre is), as the release's own COCO files do; the polygons of one segmentation are
-united, as pycocotools merges them.
+united, as pycocotools merges them, and their region is kept as the model's contour.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import shapely
 
-from pipeline.evaluate.predictions import PredictionProblem
+from pipeline.evaluate.predictions import Prediction, PredictionProblem
+from pipeline.geometry import cavity
 from pipeline.masks.raster import rasterise
 
 FIRST_CODE, LAST_CODE = 48, 48 + 63
@@ -27,12 +29,16 @@ MAX_GROUPS = 7
 OUTSIDE_TOLERANCE_PX = 20.0
 
 
-def segmentation_mask(segmentation: Any, width: int, height: int) -> np.ndarray:
-    """The (height, width) 0/1 mask of a COCO segmentation, or PredictionProblem."""
+def segmentation_prediction(segmentation: Any, width: int, height: int) -> Prediction:
+    """The prediction of a COCO segmentation (polygons keep their region), or PredictionProblem."""
     if isinstance(segmentation, dict):
-        return rle_mask(segmentation, width, height)
+        return Prediction(rle_mask(segmentation, width, height))
     if isinstance(segmentation, list) and segmentation:
-        return polygons_mask(segmentation, width, height)
+        polygons = polygon_arrays(segmentation, width, height)
+        mask = np.zeros((height, width), dtype=np.uint8)
+        for xy in polygons:
+            mask |= rasterise(xy, width, height)
+        return Prediction(mask, region=shapely.union_all([cavity(xy) for xy in polygons]))
     raise PredictionProblem(
         "bad_segmentation", "segmentation is neither an RLE {size, counts} nor a polygon list"
     )
@@ -96,9 +102,9 @@ def decode_counts(text: str) -> np.ndarray:
     return runs
 
 
-def polygons_mask(polygons: list, width: int, height: int) -> np.ndarray:
-    """The union of polygons given as flat [x0, y0, x1, y1, ...] lists."""
-    mask = np.zeros((height, width), dtype=np.uint8)
+def polygon_arrays(polygons: list, width: int, height: int) -> list[np.ndarray]:
+    """(N, 2) rings of polygons given as flat [x0, y0, x1, y1, ...] lists, checked."""
+    rings = []
     for n, polygon in enumerate(polygons, start=1):
         if not (
             isinstance(polygon, list)
@@ -117,5 +123,5 @@ def polygons_mask(polygons: list, width: int, height: int) -> np.ndarray:
             raise PredictionProblem(
                 "bad_segmentation", f"polygon {n} has a point far outside the image"
             )
-        mask |= rasterise(xy, width, height)
-    return mask
+        rings.append(xy)
+    return rings

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import EvaluationError
-from pipeline.evaluate.coco_masks import segmentation_mask
+from pipeline.evaluate.coco_masks import segmentation_prediction
 from pipeline.evaluate.names import ScoredAs
 from pipeline.evaluate.predictions import (
     MAX_JSON_FILE_BYTES,
@@ -59,7 +59,7 @@ class CocoResults:
             return None
         entry, segmentation = self.used[image.image_id]
         try:
-            return Prediction(segmentation_mask(segmentation, image.width, image.height))
+            return segmentation_prediction(segmentation, image.width, image.height)
         except PredictionProblem as problem:
             return problem.reject(entry, image.image_id, ScoredAs.EMPTY_MASK)
 

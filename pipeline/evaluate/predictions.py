@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import shapely
 
 from pipeline.errors import EvaluationError
 from pipeline.evaluate.names import ScoredAs
@@ -41,10 +42,12 @@ FORMAT_SNIFF_BYTES = 1024**2
 
 @dataclass(frozen=True)
 class Prediction:
-    """One image's prediction: a full-frame 0/1 mask, and the open curve it came from, if any."""
+    """One image's prediction: a full-frame 0/1 mask, and what it was drawn from, if anything:
+    an open LV curve (curves JSON) or a polygonal region (COCO polygons)."""
 
     mask: np.ndarray
     curve: np.ndarray | None = None
+    region: shapely.Geometry | None = None
 
 
 @dataclass(frozen=True)

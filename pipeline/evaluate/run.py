@@ -53,9 +53,7 @@ def evaluate_submission(
 ) -> EvaluationOutcome:
     """Score the predictions at `predictions_path` against the release at `release_path` and
     write `<out_root>/<name>/`; `image_list` (one image_id a line) limits the images scored."""
-    check_submission_name(name)
-    release = EvaluationRelease(release_path)
-    _check_apart(release, predictions_path, out_root / name)
+    release = check_inputs(release_path, predictions_path, name, out_root)
     images = release.images if image_list is None else read_image_list(image_list, release.images)
     predictions = open_predictions(predictions_path, release.images)
     rows, statuses, rejects = _score(release, images, predictions, on_image)
@@ -148,6 +146,19 @@ def read_image_list(path: Path, images: list[ReleaseImage]) -> list[ReleaseImage
     if not chosen:
         raise EvaluationError("names no image", file=str(path))
     return [by_id[image_id] for image_id in sorted(chosen)]
+
+
+def check_inputs(
+    release_path: Path, predictions_path: Path, name: str, out_root: Path
+) -> EvaluationRelease:
+    """The release opened, once the name is safe and the output can harm neither the release
+    nor the predictions; EvaluationError or ReleaseError otherwise (cheap: no image read)."""
+    check_submission_name(name)
+    release = EvaluationRelease(release_path)
+    _check_apart(release, predictions_path, out_root / name)
+    if not predictions_path.exists():
+        raise EvaluationError("no such predictions file or folder", file=str(predictions_path))
+    return release
 
 
 def _check_apart(release: EvaluationRelease, predictions: Path, target: Path) -> None:

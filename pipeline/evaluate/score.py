@@ -3,8 +3,9 @@
 The metrics are the agreement stage's own (`pipeline.agreement.metrics`: Dice and IoU on the
 binary masks at native resolution, boundary distances between contours), so a model is
 measured exactly as the experts are measured against each other. The model's contour is its
-curve when curves were given, else its mask's region traced at 0.5 by marching squares
-(`pipeline.masks.outline.mask_region`, every piece and hole). An empty mask has no contour:
+curve's cavity when curves were given, its polygons' region for COCO polygons, else its mask's
+region traced at 0.5 by marching squares (`pipeline.masks.outline.mask_region`, every piece
+and hole). An empty mask has no contour:
 its distances are null here (the summary counts them as the image's diagonal).
 """
 
@@ -30,14 +31,17 @@ from pipeline.measurements.lv import ejection_fraction, measure_curve
 
 
 def model_boundary(prediction: Prediction | None) -> SampledBoundary | None:
-    """The contour of a prediction, or None when it encloses nothing."""
+    """The contour of a prediction, or None when it encloses nothing: its curve's cavity, its
+    polygons' region, else its mask's region."""
     if prediction is None:
         return None
     if prediction.curve is not None:
         region = cavity(prediction.curve)
-        return None if region.is_empty else SampledBoundary(region)
-    region = mask_region(prediction.mask)
-    return None if region is None else SampledBoundary(region)
+    elif prediction.region is not None:
+        region = prediction.region
+    else:
+        region = mask_region(prediction.mask)
+    return None if region is None or region.is_empty else SampledBoundary(region)
 
 
 def score_image(
