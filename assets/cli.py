@@ -297,7 +297,10 @@ def _print_evaluation(path: Path) -> None:
     """The summary, the coverage and the first rejects of an evaluation folder."""
     import pyarrow.parquet as pq
 
+    from pipeline.evaluate.names import METRIC_NAMES
+
     summary = pq.read_table(path / "evaluation_summary.parquet").to_pylist()
+    summary.sort(key=lambda row: METRIC_NAMES.index(row["metric"]))
     table = Table(*SUMMARY_COLUMNS, show_edge=False)
     for row in summary:
         table.add_row(*(Text(_shown(row[c])) for c in SUMMARY_COLUMNS))

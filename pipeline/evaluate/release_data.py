@@ -121,6 +121,11 @@ class EvaluationRelease:
         with self._reading("experts"):
             experts = self.tables.columns("experts", ["expert_id"])["expert_id"]
         self.expert_ids = tuple(sorted(experts.to_pylist()))
+        if len(self.expert_ids) < 2:
+            raise ReleaseError(
+                "has fewer than two experts: no agreement between experts to compare a model with",
+                file=self._shown(table_path("experts")),
+            )
 
     # -- checks -------------------------------------------------------------------------------
 

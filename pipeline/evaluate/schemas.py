@@ -135,7 +135,7 @@ PREDICTION_REJECTS = TableSpec(
             "entry",
             S,
             "the file name (mask folder), the record (curves JSON) or 'annotation <n>' "
-            "(COCO results, 1-based) the row is about; the image file name for a missing image",
+            "(COCO results, 1-based) the row is about; the image_id for a missing image",
         ),
         Column("image_id", S, "the release image it was for; null when it names none", OPT),
         Column("check", S, "the check that failed"),
