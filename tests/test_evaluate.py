@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
@@ -17,6 +18,7 @@ from pipeline.evaluate.catalog import open_catalog
 from pipeline.evaluate.run import evaluate_submission
 from pipeline.release.catalog import run_read_only
 from tests.cli import unitylv
+from tests.conftest import writable_copy
 
 pytestmark = pytest.mark.slow
 
@@ -205,6 +207,17 @@ def test_the_release_and_the_predictions_are_never_written(tiny_release, tmp_pat
     with pytest.raises(ReleaseError, match="not a release data folder"):
         evaluate_submission(tmp_path, predictions, "model", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+    # A folder of the same name that is not an evaluation is never replaced, and a release's
+    # staging folder beside it is not taken for a left-over of an evaluation.
+    Image.fromarray(np.zeros((2, 2), np.uint8)).save(predictions / "x.png")
+    (tmp_path / "out/model").mkdir(parents=True)
+    (tmp_path / "out/model/precious.txt").write_text("keep me")
+    (tmp_path / "out/.staging-1.0.0").mkdir()
+    with pytest.raises(EvaluationError, match="not an evaluation's"):
+        evaluate_submission(tiny_release, predictions, "model", tmp_path / "out")
+    assert (tmp_path / "out/model/precious.txt").read_text() == "keep me"
+    evaluate_submission(tiny_release, predictions, "other", tmp_path / "out")
+    assert (tmp_path / "out/.staging-1.0.0").is_dir()
 
 
 def test_the_cli_refuses_in_one_line(tiny_release, tmp_path):
@@ -251,3 +264,21 @@ def test_leaderboard_ranks_submissions_with_the_experts_range(tiny_release, tmp_
     with pytest.raises(EvaluationError, match="not a submission folder"):
         open_catalog(evaluations_root=out)
     assert duckdb.__version__  # (the catalog is DuckDB's)
+
+
+def test_a_tampered_release_is_refused_naming_the_record(tiny_release, tmp_path):
+    release = writable_copy(tiny_release, tmp_path / "release")
+    predictions = tmp_path / "model"
+    predictions.mkdir()
+    images = release / "data/tables/images.parquet"
+    table = pq.read_table(images)
+    hostile = table.set_column(
+        0, table.schema.field(0), pa.array(["../../etc/passwd"] + table["image_id"].to_pylist()[1:])
+    )
+    pq.write_table(hostile.replace_schema_metadata(table.schema.metadata), images)
+    with pytest.raises(ReleaseError, match="not a published image name") as refused:
+        evaluate_submission(release, predictions, "model", tmp_path / "out")
+    assert "images.parquet" in str(refused.value) and "etc/passwd" in str(refused.value)
+    pq.write_table(table.drop_columns(["sha256"]), images)
+    with pytest.raises(ReleaseError, match="columns differ"):
+        evaluate_submission(release, predictions, "model", tmp_path / "out")

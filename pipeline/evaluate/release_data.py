@@ -31,7 +31,12 @@ import shapely
 from PIL import Image
 
 from pipeline.agreement.metrics import SampledBoundary
-from pipeline.constants import IMAGE_NAME_PATTERN, MAX_IMAGE_PIXELS, PHASES
+from pipeline.constants import (
+    IMAGE_NAME_PATTERN,
+    MAX_IMAGE_PIXELS,
+    OUTSIDE_IMAGE_TOLERANCE_PX,
+    PHASES,
+)
 from pipeline.errors import ReleaseError
 from pipeline.exports.layout import MASKS_DIR, table_path
 from pipeline.exports.payload_tables import curves_in_order
@@ -252,6 +257,17 @@ class EvaluationRelease:
     def _boundary(
         self, shape: np.ndarray | shapely.Geometry, table: str, image: ReleaseImage, name: str
     ) -> SampledBoundary:
+        if isinstance(shape, shapely.Geometry):
+            x0, y0, x1, y1 = shapely.bounds(shape)
+            tol = OUTSIDE_IMAGE_TOLERANCE_PX
+            if not (
+                -tol <= x0 and -tol <= y0 and x1 <= image.width + tol and y1 <= image.height + tol
+            ):
+                raise ReleaseError(
+                    "outline lies outside its image",
+                    file=self._shown(table_path(table)),
+                    record=f"{image.image_id}/{name}",
+                )
         try:
             return SampledBoundary(shape)
         except ValueError as exc:  # a curve that encloses nothing
@@ -355,8 +371,11 @@ class EvaluationRelease:
             table = self.tables.columns(
                 "pairwise_agreement", ["image_id", "expert_a", "expert_b", *PAIR_METRICS]
             )
-        rows = _indices(table["image_id"], image_ids)
-        a, b = _indices(table["expert_a"], expert_array), _indices(table["expert_b"], expert_array)
+        rows = positions(table["image_id"], image_ids)
+        a, b = (
+            positions(table["expert_a"], expert_array),
+            positions(table["expert_b"], expert_array),
+        )
         keep = (rows >= 0) & (a >= 0) & (b >= 0) & (a != b)
         columns = pair_of[a[keep], b[keep]]
         values = {}
@@ -367,7 +386,7 @@ class EvaluationRelease:
         return ExpertPairs(experts, pairs, values)
 
 
-def _indices(values: pa.ChunkedArray | pa.Array, value_set: pa.Array) -> np.ndarray:
+def positions(values: pa.ChunkedArray | pa.Array, value_set: pa.Array) -> np.ndarray:
     """Each value's position in `value_set`, -1 where it is not there."""
     index = pc.index_in(values, value_set=value_set)
     return pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int64)

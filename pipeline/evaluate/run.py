@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from pipeline.errors import EvaluationError
 from pipeline.evaluate.names import ScoredAs, Status, check_submission_name
 from pipeline.evaluate.output import write_evaluation
@@ -21,8 +23,8 @@ from pipeline.evaluate.predictions import (
     open_predictions,
 )
 from pipeline.evaluate.release_data import EvaluationRelease, ReleaseImage
-from pipeline.evaluate.schemas import EVALUATION, EVALUATION_SUMMARY, PREDICTION_REJECTS
-from pipeline.evaluate.score import add_ef_errors, score_image
+from pipeline.evaluate.schemas import EVALUATION_SUMMARY, PREDICTION_REJECTS
+from pipeline.evaluate.score import score_image, scores_table, with_ef_errors
 from pipeline.evaluate.summary import Coverage, model_scores, summary_rows
 from pipeline.release.cut import existing_versions, release_path
 from pipeline.source.licence import load_metadata
@@ -30,6 +32,8 @@ from pipeline.tables.parquet_io import table_from_rows
 
 DEFAULT_EVALUATIONS = Path("data/evaluations")
 MAX_IMAGE_LIST_BYTES = 16 * 1024**2
+# Images whose score rows are turned into one Arrow table at a time.
+CHUNK_IMAGES = 256
 
 
 @dataclass(frozen=True)
@@ -56,13 +60,18 @@ def evaluate_submission(
     release = check_inputs(release_path, predictions_path, name, out_root)
     images = release.images if image_list is None else read_image_list(image_list, release.images)
     predictions = open_predictions(predictions_path, release.images)
-    rows, statuses, rejects = _score(release, images, predictions, on_image)
+    scores, statuses, rejects = _score(release, images, predictions, on_image)
     coverage = Coverage(statuses, len(rejects))
-    scores = model_scores(rows, images, release.expert_ids)
-    summary = summary_rows(scores, release.expert_pairs(images), coverage, release.version)
+    summary = summary_rows(
+        model_scores(scores, images, release.expert_ids),
+        release.expert_pairs(images),
+        coverage,
+        release.version,
+    )
     named = {"submission": name}
+    submission = pa.array([name] * scores.num_rows, pa.string())
     tables = {
-        "evaluation": table_from_rows([named | row for row in rows], EVALUATION),
+        "evaluation": scores.append_column("submission", submission),
         "evaluation_summary": table_from_rows([named | row for row in summary], EVALUATION_SUMMARY),
         "prediction_rejects": table_from_rows(
             [named | reject.row() for reject in rejects], PREDICTION_REJECTS
@@ -81,12 +90,14 @@ def _score(
     images: list[ReleaseImage],
     predictions: Predictions,
     on_image: Callable[[], None] | None,
-) -> tuple[list[dict], dict[str, Status], list[PredictionReject]]:
-    """Every image scored: (evaluation rows, status per image, rejects)."""
+) -> tuple[pa.Table, dict[str, Status], list[PredictionReject]]:
+    """Every image scored: (the scores, status per image, rejects). Rows become Arrow a
+    chunk of images at a time, so memory follows the table, not Python's dicts."""
+    chunks: list[pa.Table] = []
     rows: list[dict] = []
     statuses: dict[str, Status] = {}
     rejects = list(predictions.unmatched)
-    for image, references in release.references(images):
+    for n, (image, references) in enumerate(release.references(images), start=1):
         found = predictions.for_image(image)
         if isinstance(found, Prediction):
             status = Status.PREDICTED
@@ -107,9 +118,13 @@ def _score(
         statuses[image.image_id] = status
         prediction = found if isinstance(found, Prediction) else None
         rows += score_image(image, references, prediction, status)
+        if n % CHUNK_IMAGES == 0:
+            chunks.append(scores_table(rows))
+            rows = []
         if on_image is not None:
             on_image()
-    return add_ef_errors(rows), statuses, rejects
+    chunks.append(scores_table(rows))
+    return with_ef_errors(pa.concat_tables(chunks)), statuses, rejects
 
 
 def newest_release(releases_root: Path) -> Path:

@@ -15,6 +15,8 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.agreement.metrics import (
     SampledBoundary,
@@ -25,6 +27,7 @@ from pipeline.agreement.metrics import (
 from pipeline.evaluate.names import Status
 from pipeline.evaluate.predictions import Prediction, empty_mask
 from pipeline.evaluate.release_data import Reference, ReleaseImage
+from pipeline.evaluate.schemas import EVALUATION
 from pipeline.geometry import cavity
 from pipeline.masks.outline import mask_region
 from pipeline.measurements.lv import ejection_fraction, measure_curve
@@ -44,13 +47,24 @@ def model_boundary(prediction: Prediction | None) -> SampledBoundary | None:
     return None if region is None or region.is_empty else SampledBoundary(region)
 
 
+# The columns `score_image` fills: `evaluation` but for the submission and the EF error.
+SCORE_SCHEMA = pa.schema(
+    [f for f in EVALUATION.schema if f.name not in ("submission", "ef_error_pts")]
+)
+
+
+def scores_table(rows: list[dict]) -> pa.Table:
+    """Rows of `score_image` as a table of SCORE_SCHEMA."""
+    return pa.Table.from_pylist(rows, schema=SCORE_SCHEMA)
+
+
 def score_image(
     image: ReleaseImage,
     references: Sequence[Reference],
     prediction: Prediction | None,
     status: Status,
 ) -> list[dict]:
-    """One row per reference (without `submission` and `ef_error_pts`, added later)."""
+    """One row per reference (SCORE_SCHEMA: `submission` and `ef_error_pts` come later)."""
     if not references:
         return []
     mask = prediction.mask if prediction is not None else empty_mask(image)
@@ -99,15 +113,17 @@ def score_image(
     return rows
 
 
-def add_ef_errors(rows: list[dict]) -> list[dict]:
-    """Set `ef_error_pts` on every row: the study's EF from the model's volumes minus the
+def with_ef_errors(scores: pa.Table) -> pa.Table:
+    """`scores` with `ef_error_pts`: the study's EF from the model's volumes minus the
     reference's, where both have an ED and an ES volume (else null)."""
+    has_volume = pc.is_valid(scores["reference_volume_px3"])
+    if not pc.any(has_volume).as_py():
+        return scores.append_column("ef_error_pts", pa.nulls(scores.num_rows, pa.float64()))
+    columns = ["study_id", "reference", "phase", "model_volume_px3", "reference_volume_px3"]
     volumes: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
-    for row in rows:
-        if row["reference_volume_px3"] is not None:
-            key = (row["study_id"], row["reference"])
-            pair = (row["model_volume_px3"], row["reference_volume_px3"])
-            volumes.setdefault(key, {})[row["phase"]] = pair
+    for row in scores.filter(has_volume).select(columns).to_pylist():
+        pair = (row["model_volume_px3"], row["reference_volume_px3"])
+        volumes.setdefault((row["study_id"], row["reference"]), {})[row["phase"]] = pair
     errors = {}
     for key, phases in volumes.items():
         if set(phases) == {"ED", "ES"}:
@@ -116,6 +132,7 @@ def add_ef_errors(rows: list[dict]) -> list[dict]:
                 reference_ed, reference_es
             )
             errors[key] = None if math.isnan(error) else error
-    for row in rows:
-        row["ef_error_pts"] = errors.get((row["study_id"], row["reference"]))
-    return rows
+    keys = zip(scores["study_id"].to_pylist(), scores["reference"].to_pylist(), strict=True)
+    return scores.append_column(
+        "ef_error_pts", pa.array([errors.get(k) for k in keys], pa.float64())
+    )

@@ -6,9 +6,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.evaluate.names import METRICS, Status
-from pipeline.evaluate.release_data import EXPERT_KIND, ExpertPairs, ReleaseImage
+from pipeline.evaluate.release_data import EXPERT_KIND, ExpertPairs, ReleaseImage, positions
 from pipeline.evaluate.williams import rank_among, rater_indices, williams_index
 
 
@@ -24,22 +26,22 @@ class Coverage:
 
 
 def model_scores(
-    rows: list[dict], images: list[ReleaseImage], expert_ids: tuple[str, ...]
+    scores: pa.Table, images: list[ReleaseImage], expert_ids: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
     """metric -> (images, experts) scores of the model against each expert (NaN: the expert
     did not trace the image). An empty mask's distances count as the image's diagonal."""
-    image_index = {image.image_id: i for i, image in enumerate(images)}
-    expert_index = {expert_id: j for j, expert_id in enumerate(expert_ids)}
-    diagonals = np.array([image.diagonal_px for image in images])
-    scores = {m.name: np.full((len(images), len(expert_ids)), np.nan) for m in METRICS}
-    for row in rows:
-        if row["reference_kind"] != EXPERT_KIND or row["reference"] not in expert_index:
-            continue
-        i, j = image_index[row["image_id"]], expert_index[row["reference"]]
-        for metric in scores:
-            value = row[metric]
-            scores[metric][i, j] = diagonals[i] if value is None else value
-    return scores
+    experts = scores.filter(pc.equal(scores["reference_kind"], EXPERT_KIND))
+    rows = positions(experts["image_id"], pa.array([image.image_id for image in images]))
+    columns = positions(experts["reference"], pa.array(expert_ids, pa.string()))
+    keep = (rows >= 0) & (columns >= 0)
+    diagonals = np.array([image.diagonal_px for image in images])[rows[keep]]
+    by_metric = {}
+    for metric in METRICS:
+        values = experts[metric.name].to_numpy(zero_copy_only=False)[keep].astype(np.float64)
+        grid = np.full((len(images), len(expert_ids)), np.nan)
+        grid[rows[keep], columns[keep]] = np.where(np.isnan(values), diagonals, values)
+        by_metric[metric.name] = grid
+    return by_metric
 
 
 def summary_rows(
