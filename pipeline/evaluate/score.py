@@ -19,10 +19,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.agreement.metrics import (
+    BoundaryDistances,
     SampledBoundary,
     dice_many,
     iou_many,
-    sampled_boundary_distances,
+    pooled_distances,
 )
 from pipeline.evaluate.names import Status
 from pipeline.evaluate.predictions import Prediction, empty_mask
@@ -71,15 +72,12 @@ def score_image(
     reference_masks = np.stack([reference.mask for reference in references])
     dice, iou = dice_many(reference_masks, mask), iou_many(reference_masks, mask)
     model_area = int(np.count_nonzero(mask))
-    boundary = model_boundary(prediction)
+    distances = _distances(model_boundary(prediction), references)
     curve = prediction.curve if prediction is not None else None
     model_volume = measure_curve(curve).volume_px3 if curve is not None else None
     rows = []
     for i, reference in enumerate(references):
         reference_area = int(np.count_nonzero(reference.mask))
-        distances = (
-            None if boundary is None else sampled_boundary_distances(boundary, reference.boundary)
-        )
         reference_volume = (
             measure_curve(reference.curve).volume_px3
             if model_volume is not None and reference.curve is not None
@@ -95,10 +93,10 @@ def score_image(
                 "prediction": str(status),
                 "dice": float(dice[i]),
                 "iou": float(iou[i]),
-                "hausdorff_px": None if distances is None else distances.hausdorff,
-                "hd95_px": None if distances is None else distances.hd95,
+                "hausdorff_px": None if distances is None else distances[i].hausdorff,
+                "hd95_px": None if distances is None else distances[i].hd95,
                 "mean_contour_distance_px": (
-                    None if distances is None else distances.mean_contour_distance
+                    None if distances is None else distances[i].mean_contour_distance
                 ),
                 "model_area_px": model_area,
                 "reference_area_px": reference_area,
@@ -111,6 +109,20 @@ def score_image(
             }
         )
     return rows
+
+
+def _distances(
+    boundary: SampledBoundary | None, references: Sequence[Reference]
+) -> list[BoundaryDistances] | None:
+    """The model's boundary distances to each reference (`sampled_boundary_distances`, with
+    the model's boundary searched once for every reference); None without a boundary."""
+    if boundary is None:
+        return None
+    to_model = boundary.distances_from_each([r.boundary for r in references])
+    return [
+        pooled_distances(reference.boundary.distances_from(boundary), back)
+        for reference, back in zip(references, to_model, strict=True)
+    ]
 
 
 def with_ef_errors(scores: pa.Table) -> pa.Table:
