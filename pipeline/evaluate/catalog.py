@@ -19,7 +19,13 @@ import pyarrow.parquet as pq
 from pipeline.errors import EvaluationError
 from pipeline.evaluate.names import HEADLINE_METRIC, METRIC_NAMES, SUBMISSION_NAME
 from pipeline.evaluate.schemas import EVALUATION_TABLES
-from pipeline.release.catalog import DERIVED_VIEWS, open_views, quote_literal, release_tables
+from pipeline.release.catalog import (
+    DERIVED_VIEWS,
+    open_views,
+    quote_identifier,
+    quote_literal,
+    release_tables,
+)
 
 LEADERBOARD_COLUMNS = (
     "submission",
@@ -43,6 +49,8 @@ LEADERBOARD = (
     + " FROM evaluation_summary",
 )
 EVALUATION_VIEWS = {"leaderboard": LEADERBOARD}
+ROUNDED = frozenset(c for c in LEADERBOARD_COLUMNS if "williams" in c or c == "percentile")
+SHOWN_DECIMALS = 4
 
 
 def evaluation_files(root: Path) -> dict[str, list[str]]:
@@ -104,10 +112,16 @@ def open_catalog(
 
 
 def leaderboard_query(metric: str = HEADLINE_METRIC) -> str:
-    """The leaderboard of one metric, best first."""
+    """The leaderboard of one metric, best first, figures rounded for reading."""
     if metric not in METRIC_NAMES:
         raise EvaluationError(f"metric {metric[:40]!r} is not one of {', '.join(METRIC_NAMES)}")
+    shown = ", ".join(
+        f"round({quote_identifier(c)}, {SHOWN_DECIMALS}) AS {quote_identifier(c)}"
+        if c in ROUNDED
+        else quote_identifier(c)
+        for c in ("release_version", "rank", *LEADERBOARD_COLUMNS)
+    )
     return (
-        f"SELECT * EXCLUDE (metric) FROM leaderboard WHERE metric = {quote_literal(metric)} "
+        f"SELECT {shown} FROM leaderboard WHERE metric = {quote_literal(metric)} "
         "ORDER BY release_version, rank, submission"
     )
