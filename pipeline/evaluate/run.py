@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipeline.errors import EvaluationError
+from pipeline.evaluate.expert_pairs import expert_pairs
 from pipeline.evaluate.names import ScoredAs, Status, check_submission_name
 from pipeline.evaluate.output import write_evaluation
 from pipeline.evaluate.predictions import (
@@ -22,6 +23,7 @@ from pipeline.evaluate.predictions import (
     Predictions,
     open_predictions,
 )
+from pipeline.evaluate.references import image_references
 from pipeline.evaluate.release_data import EvaluationRelease, ReleaseImage
 from pipeline.evaluate.schemas import EVALUATION_SUMMARY, PREDICTION_REJECTS
 from pipeline.evaluate.score import score_image, scores_table, with_ef_errors
@@ -64,7 +66,7 @@ def evaluate_submission(
     coverage = Coverage(statuses, len(rejects))
     summary = summary_rows(
         model_scores(scores, images, release.expert_ids),
-        release.expert_pairs(images),
+        expert_pairs(release, images),
         coverage,
         release.version,
     )
@@ -97,7 +99,7 @@ def _score(
     rows: list[dict] = []
     statuses: dict[str, Status] = {}
     rejects = list(predictions.unmatched)
-    for n, (image, references) in enumerate(release.references(images), start=1):
+    for n, (image, references) in enumerate(image_references(release, images), start=1):
         found = predictions.for_image(image)
         if isinstance(found, Prediction):
             status = Status.PREDICTED

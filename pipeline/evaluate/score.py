@@ -27,7 +27,8 @@ from pipeline.agreement.metrics import (
 )
 from pipeline.evaluate.names import Status
 from pipeline.evaluate.predictions import Prediction, empty_mask
-from pipeline.evaluate.release_data import Reference, ReleaseImage
+from pipeline.evaluate.references import Reference
+from pipeline.evaluate.release_data import ReleaseImage
 from pipeline.evaluate.schemas import EVALUATION
 from pipeline.geometry import cavity
 from pipeline.masks.outline import mask_region

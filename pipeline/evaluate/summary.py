@@ -9,8 +9,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.evaluate.expert_pairs import ExpertPairs
 from pipeline.evaluate.names import METRICS, Status
-from pipeline.evaluate.release_data import EXPERT_KIND, ExpertPairs, ReleaseImage, positions
+from pipeline.evaluate.references import EXPERT_KIND
+from pipeline.evaluate.release_data import ReleaseImage, positions
 from pipeline.evaluate.williams import rank_among, rater_indices, williams_index
 
 
