@@ -59,6 +59,6 @@ def check_submission_name(name: str) -> str:
         shown = name if len(name) <= 80 else name[:80] + "…"
         raise EvaluationError(
             f"submission name {shown!r} is not 1-64 ASCII letters, digits, '.', '_' or '-' "
-            "starting with a letter or digit"
+            "starting with a letter or digit (choose one with --name)"
         )
     return name
