@@ -10,15 +10,18 @@ from assets.fingerprint import code_fingerprint, source_fingerprint
 from assets.partitions import ALL_BUCKETS
 from assets.resources import SourceFolder
 
+# The dataset's assets: everything but the evaluations of submissions (their own job).
+DATASET = dg.AssetSelection.all() - dg.AssetSelection.groups("evaluation")
+
 derive_job = dg.define_asset_job(
     "derive",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("release"),
+    selection=DATASET - dg.AssetSelection.groups("release"),
     description="Validate the source and re-derive what changed (no release).",
     tags=ALL_BUCKETS,
 )
 release_job = dg.define_asset_job(
     "release",
-    selection=dg.AssetSelection.all(),
+    selection=DATASET,
     description="Validate, derive and cut a release (config: ops.release_bag.config.version).",
     tags=ALL_BUCKETS,
 )

@@ -22,10 +22,11 @@ SourceOpt = Annotated[Path, typer.Option("--source", help="Source folder (publis
 ReleasesOpt = Annotated[Path, typer.Option("--releases", help="Releases root folder.")]
 WorkOpt = Annotated[Path, typer.Option("--work", help="Folder for intermediate results.")]
 VersionOpt = Annotated[str, typer.Option("--version", help="Semantic version X.Y.Z.")]
-DEFAULT_SOURCE, DEFAULT_RELEASES, DEFAULT_WORK = (
+DEFAULT_SOURCE, DEFAULT_RELEASES, DEFAULT_WORK, DEFAULT_EVALUATIONS = (
     Path("data/raw"),
     Path("data/releases"),
     Path("data/work"),
+    Path("data/evaluations"),
 )
 EXAMPLE_QUERIES = (
     "SELECT phase, count(*) AS images, round(avg(n_experts), 1) AS experts "
@@ -148,14 +149,77 @@ def diff(
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="One read-only SQL statement.")],
-    release_path: Annotated[Path, typer.Option("--release", help="A release folder.")],
+    release_path: Annotated[
+        Path | None, typer.Option("--release", help="A release folder.")
+    ] = None,
+    evaluations: Annotated[
+        Path | None,
+        typer.Option("--evaluations", help="An evaluations folder (its tables and leaderboard)."),
+    ] = None,
     limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 50,
 ) -> None:
-    """Run read-only SQL over a release's tables (by name) and print the result."""
-    from pipeline.release.catalog import open_catalog, run_read_only
+    """Run read-only SQL over a release's tables, the evaluations', or both, by name."""
+    from pipeline.evaluate.catalog import open_catalog
+    from pipeline.release.catalog import run_read_only
 
-    con = open_catalog(_data_dir(release_path))
+    if release_path is None and evaluations is None:
+        raise UnityLVError("give --release PATH, --evaluations DIR, or both")
+    data_dir = None if release_path is None else _data_dir(release_path)
+    con = open_catalog(data_dir, evaluations)
     _print_relation(run_read_only(con, query), limit)
+
+
+@app.command()
+def evaluate(
+    release_path: Annotated[
+        Path, typer.Option("--release", help="The release to score against (read only).")
+    ],
+    predictions: Annotated[
+        Path,
+        typer.Option(
+            "--predictions",
+            help="A folder of <image_id>.png masks (nnUNetv2_predict output), a COCO results "
+            "JSON or a curves JSON {image file name: [[x...], [y...]]}.",
+        ),
+    ],
+    name: Annotated[
+        str, typer.Option(help="Submission name; default: the predictions' folder or file name.")
+    ] = "",
+    out: Annotated[
+        Path, typer.Option("--out", help="Evaluations folder; results go to <out>/<name>/.")
+    ] = DEFAULT_EVALUATIONS,
+    images: Annotated[
+        Path | None,
+        typer.Option("--images", help="Score only these images: a text file, one image_id a line."),
+    ] = None,
+) -> None:
+    """Score a model's predictions against every expert and consensus of a release."""
+    from pipeline.evaluate.run import check_inputs
+
+    name = name or (predictions.stem if predictions.suffix == ".json" else predictions.name)
+    check_inputs(release_path, predictions, name, out)  # again in the run; here to fail fast
+    from assets.runner import run_evaluation
+
+    result = run_evaluation(name, release_path, predictions, out, images)
+    path = Path(result.asset_materializations_for_node("evaluation")[0].metadata["path"].value)
+    _print_evaluation(path)
+    print(path)
+
+
+@app.command()
+def leaderboard(
+    evaluations: Annotated[
+        Path, typer.Option("--evaluations", help="The evaluations folder.")
+    ] = DEFAULT_EVALUATIONS,
+    metric: Annotated[str, typer.Option(help="Rank by this metric's Williams index.")] = "dice",
+    limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 50,
+) -> None:
+    """Rank the evaluated submissions by Williams index, the experts' own range beside them."""
+    from pipeline.evaluate.catalog import leaderboard_query, open_catalog
+    from pipeline.release.catalog import run_read_only
+
+    con = open_catalog(evaluations_root=evaluations)
+    _print_relation(run_read_only(con, leaderboard_query(metric)), limit)
 
 
 @app.command()
@@ -217,6 +281,53 @@ def _print_counts(result, work: Path) -> None:
 
 
 SHOWN_REJECTS = 50
+SUMMARY_COLUMNS = (
+    "metric",
+    "williams_index",
+    "williams_ci_low",
+    "williams_ci_high",
+    "expert_williams_min",
+    "expert_williams_max",
+    "percentile",
+    "model_mean",
+    "experts_mean",
+)
+
+
+def _print_evaluation(path: Path) -> None:
+    """The summary, the coverage and the first rejects of an evaluation folder."""
+    import pyarrow.parquet as pq
+
+    from pipeline.evaluate.names import METRIC_NAMES
+
+    summary = pq.read_table(path / "evaluation_summary.parquet").to_pylist()
+    summary.sort(key=lambda row: METRIC_NAMES.index(row["metric"]))
+    table = Table(*SUMMARY_COLUMNS, show_edge=False)
+    for row in summary:
+        table.add_row(*(Text(_shown(row[c])) for c in SUMMARY_COLUMNS))
+    err.print(table)
+    first = summary[0]
+    err.print(
+        f"{first['images']} images scored against release {first['release_version']}: "
+        f"{first['images_predicted']} predicted, {first['images_missing']} missing and "
+        f"{first['images_rejected']} rejected (scored as empty masks); "
+        f"{first['rejected_entries']} row(s) in prediction_rejects",
+        markup=False,
+        highlight=False,
+    )
+    rejects = pq.read_table(path / "prediction_rejects.parquet").slice(0, SHOWN_REJECTS)
+    if rejects.num_rows:
+        columns = ["entry", "check", "scored_as", "message"]
+        listing = Table(*columns, show_edge=False)
+        for row in rejects.to_pylist():
+            listing.add_row(*(Text(str(row[c])) for c in columns))
+        err.print(listing)
+
+
+def _shown(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _print_rejects(tables) -> None:

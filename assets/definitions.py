@@ -13,12 +13,22 @@ from assets.automation import (
     validate_job,
 )
 from assets.derived_checks import DERIVED_CHECKS
+from assets.evaluation_assets import (
+    EVALUATION_ASSETS,
+    EVALUATION_IO_MANAGER,
+    evaluate_job,
+    predictions_changed,
+)
 from assets.io_manager import WorkIOManager
 from assets.resources import (
+    DEFAULT_EVALUATIONS,
+    DEFAULT_PREDICTIONS,
     DEFAULT_RELEASES,
     DEFAULT_SOURCE,
     DEFAULT_WORK,
     CalibrationFile,
+    EvaluationsFolder,
+    PredictionsFolder,
     ReleasesRoot,
     SourceFolder,
     WorkFolder,
@@ -38,32 +48,44 @@ def build_definitions(
     releases: str = DEFAULT_RELEASES,
     work: str = DEFAULT_WORK,
     calibration: str = "",
+    predictions: str = DEFAULT_PREDICTIONS,
+    evaluations: str = DEFAULT_EVALUATIONS,
 ) -> dg.Definitions:
-    """Definitions over a given source folder, releases root and work folder.
+    """Definitions over the given source, releases, work, predictions and evaluations folders.
 
     The in-process executor: a run is a short chain of steps (scan, the buckets' records, the
     buckets' derivations, assembly, release), each bucket step spreading its images over one
     worker process per core; a subprocess per step would cost 2-3 s of start-up each.
     """
     return dg.Definitions(
-        assets=ASSETS,
+        assets=[*ASSETS, *EVALUATION_ASSETS],
         asset_checks=CHECKS,
-        jobs=[validate_job, derive_job, release_job],
+        jobs=[validate_job, derive_job, release_job, evaluate_job],
         schedules=[nightly_derive],
-        sensors=[source_or_code_changed],
-        resources=resources(source, releases, work, calibration),
+        sensors=[source_or_code_changed, predictions_changed],
+        resources=resources(source, releases, work, calibration, predictions, evaluations),
         executor=dg.in_process_executor,
     )
 
 
-def resources(source: str, releases: str, work: str, calibration: str = "") -> dict:
+def resources(
+    source: str,
+    releases: str,
+    work: str,
+    calibration: str = "",
+    predictions: str = DEFAULT_PREDICTIONS,
+    evaluations: str = DEFAULT_EVALUATIONS,
+) -> dict:
     """The resources every asset needs, pointed at the given folders."""
     return {
         "source": SourceFolder(path=source),
         "releases": ReleasesRoot(path=releases),
         "work": WorkFolder(path=work),
         "calibration": CalibrationFile(path=calibration),
+        "predictions": PredictionsFolder(path=predictions),
+        "evaluations": EvaluationsFolder(path=evaluations),
         "io_manager": WorkIOManager(path=work),
+        EVALUATION_IO_MANAGER: dg.InMemoryIOManager(),
     }
 
 

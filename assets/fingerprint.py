@@ -1,4 +1,5 @@
-"""Cheap fingerprints of the source files and of the code, to notice when either changes."""
+"""Cheap fingerprints of the source files, of a predictions folder and of the code, to notice
+when one changes."""
 
 from __future__ import annotations
 
@@ -23,6 +24,17 @@ def source_fingerprint(root: Path) -> str | None:
         if path.exists():
             stat = path.stat()
             digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """A digest of the names, sizes and modification times of a folder's entries (links not
+    followed): it changes when an entry is added, removed, replaced or rewritten."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        stat = path.lstat()
+        name = path.name.encode("utf-8", "replace")
+        digest.update(name + f"\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 

@@ -10,6 +10,8 @@ import dagster as dg
 DEFAULT_SOURCE = os.environ.get("UNITYLV_SOURCE", "data/raw")
 DEFAULT_RELEASES = os.environ.get("UNITYLV_RELEASES", "data/releases")
 DEFAULT_WORK = os.environ.get("UNITYLV_WORK", "data/work")
+DEFAULT_PREDICTIONS = os.environ.get("UNITYLV_PREDICTIONS", "data/predictions")
+DEFAULT_EVALUATIONS = os.environ.get("UNITYLV_EVALUATIONS", "data/evaluations")
 
 
 class SourceFolder(dg.ConfigurableResource):
@@ -46,3 +48,23 @@ class CalibrationFile(dg.ConfigurableResource):
     """Optional CSV image_id,mm_per_pixel; empty means no calibration (mm and ml are null)."""
 
     path: str = os.environ.get("UNITYLV_CALIBRATION", "")
+
+
+class PredictionsFolder(dg.ConfigurableResource):
+    """Submitted model predictions: one folder per submission, `<predictions>/<name>/`."""
+
+    path: str = DEFAULT_PREDICTIONS
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+class EvaluationsFolder(dg.ConfigurableResource):
+    """Evaluations of the submissions: `<evaluations>/<name>/<table>.parquet`."""
+
+    path: str = DEFAULT_EVALUATIONS
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)

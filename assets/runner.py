@@ -36,6 +36,40 @@ def run_job(
     return result
 
 
+def run_evaluation(
+    name: str,
+    release: Path,
+    predictions: Path,
+    evaluations: Path,
+    images: Path | None = None,
+    progress: bool = True,
+) -> dg.ExecuteInProcessResult:
+    """Materialise the `evaluation` partition `name` (added first) as `dagster dev` would,
+    reading `predictions` and writing `<evaluations>/<name>/`; UnityLVError on failure."""
+    from assets.evaluation_assets import PREDICTIONS
+    from pipeline.evaluate.names import check_submission_name
+
+    check_submission_name(name)  # before it becomes a partition key
+    defs = build_definitions(evaluations=str(evaluations))
+    job = defs.resolve_job_def("evaluate").with_logger_defs({"step_progress": step_progress})
+    config = {"release": str(release), "predictions": str(predictions), "images": str(images or "")}
+    run_config = {
+        "loggers": {"step_progress": {"config": {"show": progress}}},
+        "ops": {"evaluation": {"config": config}},
+    }
+    instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
+    with instance:
+        if not instance.has_dynamic_partition(PREDICTIONS.name, name):
+            instance.add_dynamic_partitions(PREDICTIONS.name, [name])
+        result = job.execute_in_process(
+            run_config=run_config, instance=instance, partition_key=name, raise_on_error=False
+        )
+    failure = first_failure(result)
+    if failure is not None:
+        raise UnityLVError(failure)
+    return result
+
+
 def first_failure(result: dg.ExecuteInProcessResult) -> str | None:
     """One line saying why a run did not succeed: a failed blocking check or a failed step."""
     for evaluation in result.get_asset_check_evaluations():

@@ -34,6 +34,10 @@ class ReleaseError(UnityLVError):
     """A release cannot be cut, verified or compared."""
 
 
+class EvaluationError(UnityLVError):
+    """A submission cannot be evaluated as a whole (no predictions, a bad name, ...)."""
+
+
 class WriteError(UnityLVError):
     """A file could not be written (disk full, read-only folder, ...): names the file."""
 

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from pipeline.docs import BEGIN, END, table_reference_markdown
+from pipeline.docs import BEGIN, END, EVALUATION_BEGIN, EVALUATION_END, table_reference_markdown
+from pipeline.evaluate.schemas import EVALUATION_TABLES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -11,6 +12,8 @@ def test_readme_table_reference_matches_schemas():
     text = README.read_text()
     section = text.split(BEGIN, 1)[1].split(END, 1)[0]
     assert section.strip() == table_reference_markdown().strip(), "run `make docs`"
+    section = text.split(EVALUATION_BEGIN, 1)[1].split(EVALUATION_END, 1)[0]
+    assert section.strip() == table_reference_markdown(EVALUATION_TABLES).strip(), "make docs"
 
 
 def test_readme_opens_with_the_two_commands():

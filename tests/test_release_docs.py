@@ -203,3 +203,18 @@ def test_documents_are_deterministic(release, tmp_path):
     shutil.copytree(data / "tables", elsewhere / "tables")
     write_documents(elsewhere, tables, info)
     assert {n: (elsewhere / n).read_bytes() for n in names} == first
+
+
+@pytest.mark.slow
+def test_card_explains_how_to_evaluate_a_model(release, card):
+    data, _, info = release
+    section = card.split("## How to evaluate a model against this release", 1)[1]
+    commands = section.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+    predict, evaluate, leaderboard = (shlex.split(line) for line in commands)
+    images = predict[predict.index("-i") + 1]
+    prefix = f"data/releases/unitylv-multix/{info.version}/data/"
+    assert images.startswith(prefix) and (data / images.removeprefix(prefix)).is_dir()
+    assert evaluate[:2] == ["unitylv", "evaluate"] and "--predictions" in evaluate
+    assert evaluate[evaluate.index("--release") + 1] == prefix.removesuffix("/data/")
+    assert leaderboard == ["unitylv", "leaderboard"]
+    assert "Williams index" in section

@@ -18,7 +18,7 @@ from pipeline.exports import layout
 from pipeline.masks.files import EXPERT
 from pipeline.names import CONSENSUS_METHODS, DEFAULT_METHOD, Method
 from pipeline.release.catalog import DERIVED_VIEWS
-from pipeline.release.info import ReleaseInfo
+from pipeline.release.info import NNUNET_DATASET_ID, ReleaseInfo
 from pipeline.tables.table_files import TableReader, table_reader
 
 _ANCHOR = f"({PUBLISHED_ANCHOR_XY[0]:g}, {PUBLISHED_ANCHOR_XY[1]:g})"
@@ -182,6 +182,38 @@ def _query_section() -> str:
     )
 
 
+def _evaluation_section(info: ReleaseInfo) -> str:
+    """How to score a model against this release with the project's `unitylv evaluate`."""
+    release = f"data/releases/unitylv-multix/{info.version}"
+    images = f"{release}/data/{layout.NNUNET_DIR}/imagesTr"
+    return (
+        "## How to evaluate a model against this release\n\n"
+        "The eleven experts traced every image blind to each other, so a model can be asked "
+        "whether it agrees with them as well as they agree with each other. With the "
+        "`unitylv` tool that cut this release (the folder as it sits under `data/releases/`), "
+        "from `nnUNetv2_predict` output to a leaderboard:\n\n"
+        "```sh\n"
+        f"nnUNetv2_predict -d {NNUNET_DATASET_ID} -c 2d -f all -i {images} "
+        "-o data/predictions/my_model\n"
+        f"unitylv evaluate --release {release} --predictions data/predictions/my_model\n"
+        "unitylv leaderboard\n"
+        "```\n\n"
+        "Predictions may be a folder of `<image_id>.png` masks (single channel, the image's "
+        "size, 0/1 or 0/255; the nnU-Net case id is the image_id), a COCO results file "
+        f"(image ids as in `{layout.COCO_DIR}/consensus.json`) or a curves file "
+        '`{"<image_id>.png": [[x...], [y...]]}`. Each image is scored against every expert '
+        "and consensus with the metrics of `agreement` (Dice, IoU, Hausdorff, HD95, mean "
+        "contour distance), and the **Williams index** (Chalana and Kim 1997) divides the "
+        "model's mean agreement with the experts by the experts' mean agreement with each other "
+        "(`pairwise_agreement`; distances inverted): near 1 the model agrees with the experts "
+        "as well as they agree with each other, above 1 better. Its 95% interval is a "
+        "jackknife over images, and each expert scored the same way against the other ten "
+        "places the model among them. Results go beside the releases "
+        "(`data/evaluations/<name>/`), never into this release; missing or unusable "
+        "predictions are listed and scored as empty masks.\n"
+    )
+
+
 def _citation_section(info: ReleaseInfo) -> str:
     attribution = info.meta["attribution"]
     ethics = info.meta["ethics"]
@@ -233,6 +265,7 @@ def dataset_card(tables: TableReader | dict[str, pa.Table], info: ReleaseInfo) -
         PIXEL_CONVENTION,
         _layout_section(),
         _query_section(),
+        _evaluation_section(info),
         _citation_section(info),
         "## Table reference\n\n" + table_reference_markdown(),
     ]

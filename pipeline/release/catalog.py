@@ -7,7 +7,7 @@ access beyond those tables, no settings changes) before the first view is create
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -79,19 +79,29 @@ def catalog_sql(table_names: Iterable[str], tables_dir: str = layout.TABLES_DIR)
     return "\n".join(lines + view_statements(paths)) + "\n"
 
 
-def view_statements(table_paths: Mapping[str, str]) -> list[str]:
-    """One view per table over its Parquet file, then the derived views its tables allow."""
+def view_statements(
+    table_paths: Mapping[str, str | Sequence[str]],
+    derived_views: Mapping[str, tuple[str, str]] = DERIVED_VIEWS,
+) -> list[str]:
+    """One view per table over its Parquet file (or files, read as one), then the derived
+    views its tables allow."""
     statements = [
         f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS "
-        f"SELECT * FROM read_parquet({quote_literal(table_paths[name])});"
+        f"SELECT * FROM read_parquet({_paths_literal(table_paths[name])});"
         for name in sorted(table_paths)
     ]
     statements += [
         f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {sql};"
-        for name, (needs, sql) in DERIVED_VIEWS.items()
+        for name, (needs, sql) in derived_views.items()
         if needs in table_paths
     ]
     return statements
+
+
+def _paths_literal(paths: str | Sequence[str]) -> str:
+    if isinstance(paths, str):
+        return quote_literal(paths)
+    return "[" + ", ".join(quote_literal(path) for path in paths) + "]"
 
 
 def release_tables(data_dir: Path) -> dict[str, Path]:
@@ -127,12 +137,24 @@ def release_tables(data_dir: Path) -> dict[str, Path]:
 def open_catalog(data_dir: Path) -> duckdb.DuckDBPyConnection:
     """A locked, read-only connection with a view per table of the release at `data_dir`."""
     paths = {name: path.as_posix() for name, path in release_tables(data_dir).items()}
+    return open_views(paths)
+
+
+def open_views(
+    table_paths: Mapping[str, str | Sequence[str]],
+    derived_views: Mapping[str, tuple[str, str]] = DERIVED_VIEWS,
+) -> duckdb.DuckDBPyConnection:
+    """A connection locked to these Parquet files (no other file access, no settings changes)
+    before a view is created over each table's files; then the derived views."""
+    files = [
+        p for paths in table_paths.values() for p in ([paths] if isinstance(paths, str) else paths)
+    ]
     con = connect()
-    allowed = ", ".join(quote_literal(path) for path in paths.values())
+    allowed = ", ".join(quote_literal(path) for path in files)
     con.execute(f"SET allowed_paths = [{allowed}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
-    for statement in view_statements(paths):
+    for statement in view_statements(table_paths, derived_views):
         con.execute(statement)
     return con
 

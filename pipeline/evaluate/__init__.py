@@ -1,0 +1,1 @@
+"""Scoring a model's segmentations against every expert and consensus of a release."""
