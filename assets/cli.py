@@ -219,7 +219,7 @@ def leaderboard(
     from pipeline.release.catalog import run_read_only
 
     con = open_catalog(evaluations_root=evaluations)
-    _print_relation(run_read_only(con, leaderboard_query(metric)), limit)
+    _print_relation(run_read_only(con, leaderboard_query(metric, compact=True)), limit)
 
 
 @app.command()

@@ -111,17 +111,42 @@ def open_catalog(
     return open_views(paths, derived)
 
 
-def leaderboard_query(metric: str = HEADLINE_METRIC) -> str:
-    """The leaderboard of one metric, best first, figures rounded for reading."""
+# What fits a terminal: the ranking, the index with its interval, the experts' range.
+COMPACT_COLUMNS = (
+    "submission",
+    "williams_index",
+    "williams_ci_low",
+    "williams_ci_high",
+    "expert_williams_min",
+    "expert_williams_max",
+    "percentile",
+    "images_predicted",
+)
+COMPACT_NAMES = {
+    "release_version": "release",
+    "williams_index": "WI",
+    "williams_ci_low": "CI low",
+    "williams_ci_high": "CI high",
+    "expert_williams_min": "experts min",
+    "expert_williams_max": "experts max",
+    "images_predicted": "predicted",
+}
+
+
+def leaderboard_query(metric: str = HEADLINE_METRIC, compact: bool = False) -> str:
+    """The leaderboard of one metric, best first, figures rounded for reading; `compact`:
+    the columns a terminal has room for, with short headings."""
     if metric not in METRIC_NAMES:
         raise EvaluationError(f"metric {metric[:40]!r} is not one of {', '.join(METRIC_NAMES)}")
+    columns = COMPACT_COLUMNS if compact else LEADERBOARD_COLUMNS
+    names = COMPACT_NAMES if compact else {}
     shown = ", ".join(
-        f"round({quote_identifier(c)}, {SHOWN_DECIMALS}) AS {quote_identifier(c)}"
-        if c in ROUNDED
-        else quote_identifier(c)
-        for c in ("release_version", "rank", *LEADERBOARD_COLUMNS)
+        (f"round({quote_identifier(c)}, {SHOWN_DECIMALS})" if c in ROUNDED else quote_identifier(c))
+        + f" AS {quote_identifier(names.get(c, c))}"
+        for c in ("release_version", "rank", *columns)
     )
     return (
         f"SELECT {shown} FROM leaderboard WHERE metric = {quote_literal(metric)} "
-        "ORDER BY release_version, rank, submission"
+        f"ORDER BY {quote_identifier(names.get('release_version', 'release_version'))}, rank, "
+        "submission"
     )
