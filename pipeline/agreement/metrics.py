@@ -276,10 +276,20 @@ class SampledBoundary(_Boundary):
         """Exact distances of (n, 2) points to this boundary (nearest anchors, then proof)."""
         k = min(NEAREST_ANCHORS, self.tree.n)
         anchor_distances, anchors = self.tree.query(queries, k=list(range(1, k + 1)))
-        candidates = self.anchor_segments[anchors].reshape(len(anchors), 2 * k)
-        distances = _point_segment_distances(
-            queries, self.starts[candidates], self.ends[candidates]
-        ).min(axis=1)
+        # Each anchor's own segment; an anchor at a vertex also stands for the segment ending
+        # there, measured only for the points that have such an anchor among their nearest.
+        own = self.anchor_segments[anchors, 0]
+        distances = _point_segment_distances(queries, self.starts[own], self.ends[own]).min(axis=1)
+        other = self.anchor_segments[anchors, 1]
+        at_vertex = np.flatnonzero((other != own).any(axis=1))
+        if len(at_vertex):
+            ends = other[at_vertex]
+            distances[at_vertex] = np.minimum(
+                distances[at_vertex],
+                _point_segment_distances(
+                    queries[at_vertex], self.starts[ends], self.ends[ends]
+                ).min(axis=1),
+            )
         # 1e-9 px² of margin covers rounding in the anchors' positions.
         unproven = (
             anchor_distances[:, -1] ** 2 <= distances**2 + (ANCHOR_SPACING_PX / 2) ** 2 + 1e-9
