@@ -19,7 +19,7 @@ from pipeline.buckets.assemble import write_part
 from pipeline.buckets.derive import DERIVED_TABLES
 from pipeline.buckets.records import RECORD_TABLES, counts_of
 from pipeline.buckets.rederive import STAGE as DERIVED
-from pipeline.buckets.rederive import StartedBucket, finish_bucket, start_bucket
+from pipeline.buckets.rederive import DerivedBucket, derive_bucket_files
 from pipeline.checksums import sha256_file
 from pipeline.constants import IMAGES_DIR
 from pipeline.measurements.calibration import read_calibration
@@ -116,12 +116,11 @@ def bucket_derivations(
         spacing = read_calibration(Path(calibration.path)) if calibration.path else {}
     calibration_digest = sha256_file(Path(calibration.path)) if calibration.path else ""
     code = code_fingerprint()
-    written: list[StartedBucket] = []
+    written: list[DerivedBucket] = []
     reused: list[str] = []
     images_parts = [layout.part_path(work.root, "images", b) for b in context.partition_keys]
     n_images = sum(pq.ParquetFile(p).metadata.num_rows for p in images_parts if p.is_file())
     frames_from = source.root / IMAGES_DIR
-    pending: list[StartedBucket] = []  # at most two buckets in flight
     with image_pool(expected_items=n_images) as pool, user_errors_as_failures():
         for bucket in context.partition_keys:
             inputs = [layout.part_path(work.root, t, bucket) for t in ("images", "points")]
@@ -135,16 +134,12 @@ def bucket_derivations(
             if layout.is_current(work.root, DERIVED, bucket, digest, outputs):
                 reused.append(bucket)
                 continue
-            pending.append(
-                start_bucket(
+            written.append(
+                derive_bucket_files(
                     work.root, bucket, digest, spacing, code + calibration_digest, pool, frames_from
                 )
             )
-            if len(pending) > 1:
-                written.append(finish_bucket(work.root, pending.pop(0)))
-        while pending:
-            written.append(finish_bucket(work.root, pending.pop(0)))
-    images_kept = sum(len(b.kept_images) for b in written)
+    images_kept = sum(b.images_kept for b in written)
     images_derived = sum(b.images_derived for b in written)
     context.log.info(
         f"buckets derived: {len(written)} ({images_derived} images derived, {images_kept} kept),"

@@ -45,6 +45,20 @@ class ImagePool:
         """[fn(item) for item in items], spread over the workers when it pays off."""
         return list(self.map_lazy(fn, items))
 
+    def imap(self, fn: Callable[[T], R], items: Sequence[T], chunk: int) -> Iterator[R]:
+        """fn(item) for each item, in order, `chunk` items at a time: the next chunk is handed
+        out before this one's results are taken, and no more than two chunks' results are
+        ever held (a bucket of any size costs the memory of two chunks)."""
+        starts = range(0, len(items), chunk)
+        current: Iterator[R] | None = None
+        for start in starts:
+            following = self.map_lazy(fn, items[start : start + chunk])
+            if current is not None:
+                yield from current
+            current = following
+        if current is not None:
+            yield from current
+
     def map_lazy(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
         """fn(item) for each item, in order: handed to the workers now (when it pays off),
         each result waited for as the iterator reaches it."""

@@ -2,13 +2,12 @@
 
 For each image: the experts' crop masks are made once and reused by the consensus methods
 (majority, STAPLE), the mask files and the agreement; then the measurements, and the frame as
-nnU-Net wants it (8-bit grayscale). Results come back as the bucket's rows of the consensus,
+nnU-Net wants it (8-bit grayscale). Results come back as the image's rows of the consensus,
 mask, agreement and measurement tables.
 
-A bucket's images are handed to the worker processes as soon as it is submitted
-(`submit_bucket`) and its tables made when its last image is done (`collect_bucket`), so the
-next bucket can be submitted before the previous one is collected and no worker waits while
-a bucket's tables are written.
+`derive_images` streams a bucket's images through the pool a chunk at a time and yields each
+image's rows in image order, so a bucket of any size holds two chunks' results at most;
+`pipeline.buckets.rederive` writes them out as they come.
 """
 
 from __future__ import annotations
@@ -63,8 +62,9 @@ class ImageInput:
     frame_file: Path | None = None  # the source frame, to write its nnU-Net copy from
 
 
-def derive_image(item: ImageInput) -> dict[str, pa.Table | list[dict]]:
-    """One image's rows of every derived table (mask files written under `work_dir`)."""
+def derive_image(item: ImageInput) -> dict[str, pa.Table]:
+    """One image's rows of every per-image derived table, typed and sorted (mask files
+    written under `work_dir`)."""
     image = item.image
     masks = expert_crop_masks(image, image.crop)
     result = image_consensus(image, item.published_curve, masks)
@@ -72,28 +72,37 @@ def derive_image(item: ImageInput) -> dict[str, pa.Table | list[dict]]:
     spacing = {} if item.mm_per_pixel is None else {image.image_id: item.mm_per_pixel}
     if item.frame_file is not None:
         write_grayscale(item.frame_file, frame_path(item.work_dir, image.image_id))
-    return {
-        "consensus": consensus_table([result]),
-        "consensus_points": consensus_points_table([result]),
-        "consensus_notes": consensus_notes_table([result]),
-        "staple_performance": staple_performance_table([result]),
-        "masks": write_image_masks(result, item.work_dir, masks),
-        "agreement": agreement,
-        "pairwise_agreement": pairwise,
-        "measurements": measurement_stage.calibrate(
-            measurement_stage.image_measurements(result), spacing
-        ),
-    }
+    return image_tables(
+        {
+            "consensus": consensus_table([result]),
+            "consensus_points": consensus_points_table([result]),
+            "consensus_notes": consensus_notes_table([result]),
+            "staple_performance": staple_performance_table([result]),
+            "masks": write_image_masks(result, item.work_dir, masks),
+            "agreement": agreement,
+            "pairwise_agreement": pairwise,
+            "measurements": measurement_stage.calibrate(
+                measurement_stage.image_measurements(result), spacing
+            ),
+        }
+    )
 
 
-@dataclass
-class PendingBucket:
-    """A bucket whose images are being derived; `collect_bucket` gives its tables."""
-
-    results: Iterator[dict]
+# Images handed to the pool at a time: two chunks' results (~0.4 MB an image) at most are held.
+CHUNK_IMAGES = 32
 
 
-def submit_bucket(
+def image_tables(result: dict[str, pa.Table | list[dict]]) -> dict[str, pa.Table]:
+    """One image's rows of each per-image derived table, typed and sorted."""
+    tables = {}
+    for name in DERIVED_TABLES[:-1]:
+        spec = schemas.TABLES[name]
+        rows = result[name]
+        tables[name] = table_from_rows(rows, spec) if name in _ROW_TABLES else conform(rows, spec)
+    return tables
+
+
+def derive_images(
     images: pa.Table,
     points: pa.Table,
     published: dict[str, np.ndarray],
@@ -101,9 +110,10 @@ def submit_bucket(
     work_dir: Path,
     pool: ImagePool,
     frames_from: Path | None = None,
-) -> PendingBucket:
-    """Start deriving one bucket from its `images` and `points` tables; frames for nnU-Net
-    are written when `frames_from` (the source's image folder) is given."""
+) -> Iterator[tuple[str, dict[str, pa.Table]]]:
+    """(image_id, its rows of each per-image table) for every image with points, in image_id
+    order; frames for nnU-Net are written when `frames_from` (the source's image folder) is
+    given."""
     curves = image_curves(points, images) if points.num_rows else []
     ids, names = images["image_id"].to_pylist(), images["file_name"].to_pylist()
     file_names = dict(zip(ids, names, strict=True))
@@ -117,41 +127,11 @@ def submit_bucket(
         )
         for i in curves
     ]
-    return PendingBucket(pool.map_lazy(derive_image, items))
+    for item, tables in zip(items, pool.imap(derive_image, items, CHUNK_IMAGES), strict=True):
+        yield item.image.image_id, tables
 
 
-def collect_bucket(
-    pending: PendingBucket, kept: dict[str, pa.Table | None] | None = None
-) -> dict[str, pa.Table]:
-    """Every derived table of a submitted bucket (waits for its last image), with the `kept`
-    rows of images not derived again."""
-    per_image = list(pending.results)
-    tables = {}
-    for name in DERIVED_TABLES[:-1]:
-        spec = schemas.TABLES[name]
-        if name in _ROW_TABLES:
-            new = table_from_rows([row for r in per_image for row in r[name]], spec)
-        else:
-            parts = [r[name] for r in per_image]
-            new = conform(pa.concat_tables(parts) if parts else spec.schema.empty_table(), spec)
-        old = (kept or {}).get(name)
-        if old is not None and old.num_rows:
-            new = conform(
-                pa.concat_tables([new, old.select(spec.column_names).cast(new.schema)]), spec
-            )
-        tables[name] = new
-    study_rows = measurement_stage.study_measurements(tables["measurements"].to_pylist())
-    tables["study_measurements"] = table_from_rows(study_rows, schemas.STUDY_MEASUREMENTS)
-    return tables
-
-
-def derive_bucket(
-    images: pa.Table,
-    points: pa.Table,
-    published: dict[str, np.ndarray],
-    mm_per_pixel: dict[str, float],
-    work_dir: Path,
-    pool: ImagePool,
-) -> dict[str, pa.Table]:
-    """Every derived table of one bucket, from its `images` and `points` tables."""
-    return collect_bucket(submit_bucket(images, points, published, mm_per_pixel, work_dir, pool))
+def study_table(measurements: list[dict]) -> pa.Table:
+    """The study_measurements rows of a bucket, from its measurement rows."""
+    rows = measurement_stage.study_measurements(measurements)
+    return table_from_rows(rows, schemas.STUDY_MEASUREMENTS)
