@@ -135,3 +135,20 @@ def postgres() -> Iterator[dict[str, str]]:
             **run_as,
         )
         shutil.rmtree(home, ignore_errors=True)
+
+
+@contextmanager
+def dask_cluster(workers: int = 2) -> Iterator[str]:
+    """A Dask LocalCluster on 127.0.0.1 with `workers` worker processes of one thread each;
+    yields its scheduler's address. Start it after setting the variables its workers need:
+    they copy this process's environment when they start."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=workers,
+        processes=True,
+        threads_per_worker=1,
+        host=LOCALHOST,
+        dashboard_address=None,
+    ) as cluster:
+        yield cluster.scheduler_address
