@@ -76,6 +76,23 @@ def postgres_bin() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
+def reachable_copy(site_packages: Path, to: Path) -> Path:
+    """pgserver's PostgreSQL (bin, lib, share) and the libraries its binaries load (rpath
+    $ORIGIN/../../../pgserver.libs) below `to`, laid out as in site-packages: hard links where
+    the filesystem allows, copies elsewhere. Returns the install folder (holding bin/)."""
+
+    def link_or_copy(source: str, target: str) -> None:
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+
+    install = Path("pgserver") / "pginstall"
+    for part in (install / "bin", install / "lib", install / "share", Path("pgserver.libs")):
+        shutil.copytree(site_packages / part, to / part, symlinks=True, copy_function=link_or_copy)
+    return to / install
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((LOCALHOST, 0))
@@ -102,6 +119,8 @@ def postgres() -> Iterator[dict[str, str]]:
             os.chown(path, user.pw_uid, user.pw_gid)
     run_as = {"user": user.pw_uid, "group": user.pw_gid} if user else {}
     port, bin_dir = free_port(), postgres_bin()
+    if user is not None:  # `nobody` may not reach the virtualenv (a clone under /root, say)
+        bin_dir = reachable_copy(bin_dir.parents[2], home / "site") / "bin"
     subprocess.run(
         [bin_dir / "initdb", "-D", data, "-U", "dagster", "--auth=trust", "-E", "UTF8"],
         check=True,
