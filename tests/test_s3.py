@@ -141,6 +141,17 @@ def test_a_mirror_fetches_only_what_changed(s3, tmp_path):
     assert not (local / "d.txt").exists()
 
 
+def test_an_object_key_cannot_write_outside_the_copy(s3, tmp_path):
+    from pipeline.storage.location import parse_s3
+    from pipeline.storage.mirror import pull
+    from pipeline.storage.s3 import filesystem
+
+    s3.put_object(Bucket=BUCKET, Key="hostile/../../escaped.txt", Body=b"x")
+    with pytest.raises(StorageError, match=r"object key '\.\./\.\./escaped\.txt'"):
+        pull(filesystem(), parse_s3(f"s3://{BUCKET}/hostile"), tmp_path / "copy")
+    assert not any(p.name == "escaped.txt" for p in tmp_path.rglob("*"))
+
+
 def put_release(s3, version: str, extra: dict[str, bytes], marker: bool = True) -> str:
     """A hand-made release on S3: an images table of three rows, `extra` objects beside it."""
     sink = pa.BufferOutputStream()

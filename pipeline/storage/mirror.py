@@ -13,12 +13,27 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.errors import StorageError
 from pipeline.storage.location import S3Location
 from pipeline.storage.s3 import ObjectInfo, list_objects, s3_errors
 
 INDEX_FILE = ".s3-index.json"
 SYNC_LOCK = ".s3-sync.lock"
 PARTIAL_SUFFIX = ".s3-partial"
+
+
+def safe_relative(remote: S3Location, relative: str) -> str:
+    """An object key below `remote` usable as a local path: no empty, '.' or '..' parts, no
+    backslash (a key is data from elsewhere: it must not write outside the copy)."""
+    parts = relative.split("/")
+    if "\\" in relative or any(p in ("", ".", "..") for p in parts):
+        shown = relative if len(relative) <= 80 else relative[:80] + "…"
+        raise StorageError(
+            f"object key {shown!r} cannot be a file name here ('.', '..', '//' or '\\' in it); "
+            "nothing was copied after it",
+            file=remote.url,
+        )
+    return relative
 
 
 def is_sync_file(relative: str) -> bool:
@@ -72,7 +87,7 @@ def pull(
     fetched = []
     try:
         for relative, info in sorted(objects.items()):
-            target = local / relative
+            target = local / safe_relative(remote, relative)
             if index.is_current(relative, info, target):
                 continue
             _make_writable(target.parent, local)

@@ -12,6 +12,7 @@ from pipeline.exports import layout
 from pipeline.release.cut import SEMVER
 from pipeline.release.verify import verify_archive, verify_bag
 from pipeline.storage.location import S3Location, parse_s3
+from pipeline.storage.mirror import safe_relative
 from pipeline.storage.releases import TAG_MANIFEST, archive_names, marker_name, read_marker
 from pipeline.storage.s3 import filesystem, list_objects, s3_errors
 from pipeline.tables.schemas import TABLES
@@ -77,7 +78,8 @@ def verify_remote(url: str) -> list[str]:
             return problems + verify_archive(archive)
         bag = Path(tmp) / release.version
         for key in list_objects(release.fs, release.folder):
-            download(release.fs, release.folder.child(key), bag / key)
+            target = bag / safe_relative(release.folder, key)
+            download(release.fs, release.folder.child(key), target)
         problems = release.marker_problems(f"{release.version}/{TAG_MANIFEST}", bag / TAG_MANIFEST)
         return problems + verify_bag(bag)
 
