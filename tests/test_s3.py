@@ -75,18 +75,15 @@ def test_release_to_s3_is_atomic_and_the_local_release_byte_for_byte(
     s3.put_object(Bucket=BUCKET, Key="releases/unitylv-multix/1.0.0/data/tables/old.parquet")
     left = objects(s3, BUCKET, "releases/unitylv-multix")
     assert 0 < len(left) < len(expected) and "1.0.0.complete" not in left
-    for read in (
-        lambda: unitylv("verify", f"{DATASET}/1.0.0", cwd=tmp_path),
-        lambda: unitylv("sql", "--release", f"{DATASET}/1.0.0", "SELECT 1", cwd=tmp_path),
-    ):
-        refused = read()
-        assert refused.returncode == 1
-        assert refused.stderr.strip().endswith(
-            "not complete: no 1.0.0.complete beside it "
-            "(an upload unfinished or interrupted); nothing "
-            "was read"
+    from pipeline.storage.readers import remote_release_tables, verify_remote
+
+    for read in (verify_remote, remote_release_tables):  # what `verify` and `sql` call
+        with pytest.raises(StorageError) as refused:
+            read(f"{DATASET}/1.0.0")
+        assert refused.value.one_line() == (
+            f"{DATASET}/1.0.0: release 1.0.0 is not complete: no 1.0.0.complete beside it "
+            "(an upload unfinished or interrupted); nothing was read"
         )
-        assert len(refused.stderr.strip().splitlines()) == 1
 
     upload_folder(s3, tiny_source, BUCKET, "src")
     done = unitylv(
