@@ -18,16 +18,19 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 out = Console(emoji=False)
 err = Console(stderr=True, emoji=False)
 
-SourceOpt = Annotated[Path, typer.Option("--source", help="Source folder (published layout).")]
-ReleasesOpt = Annotated[Path, typer.Option("--releases", help="Releases root folder.")]
-WorkOpt = Annotated[Path, typer.Option("--work", help="Folder for intermediate results.")]
+# Source, releases and work: a folder or an s3://bucket/prefix URL (see pipeline/storage).
+SourceOpt = Annotated[
+    str, typer.Option("--source", help="Source folder (published layout) or s3://bucket/prefix.")
+]
+ReleasesOpt = Annotated[
+    str, typer.Option("--releases", help="Releases root folder or s3://bucket/prefix.")
+]
+WorkOpt = Annotated[
+    str, typer.Option("--work", help="Folder or s3://bucket/prefix for intermediate results.")
+]
 VersionOpt = Annotated[str, typer.Option("--version", help="Semantic version X.Y.Z.")]
-DEFAULT_SOURCE, DEFAULT_RELEASES, DEFAULT_WORK, DEFAULT_EVALUATIONS = (
-    Path("data/raw"),
-    Path("data/releases"),
-    Path("data/work"),
-    Path("data/evaluations"),
-)
+DEFAULT_SOURCE, DEFAULT_RELEASES, DEFAULT_WORK = "data/raw", "data/releases", "data/work"
+DEFAULT_EVALUATIONS = Path("data/evaluations")
 EXAMPLE_QUERIES = (
     "SELECT phase, count(*) AS images, round(avg(n_experts), 1) AS experts "
     "FROM images GROUP BY phase ORDER BY phase",
@@ -64,11 +67,12 @@ def validate(source: SourceOpt = DEFAULT_SOURCE, work: WorkOpt = DEFAULT_WORK) -
     """Check the source and its licensing; list every quarantined record."""
     from assets.runner import run_job
     from pipeline.buckets.layout import read_counts
+    from pipeline.storage.location import local_path
     from pipeline.tables.table_files import TableFiles
 
     run_job("validate", source, DEFAULT_RELEASES, work)
-    _print_rejects(TableFiles(work / "tables"))
-    counts = read_counts(work)
+    _print_rejects(TableFiles(local_path(work) / "tables"))
+    counts = read_counts(local_path(work))
     err.print(counts.images.line("images"), markup=False)
     err.print(counts.curves.line("curves"), markup=False)
     print(work)
@@ -81,7 +85,7 @@ def derive(source: SourceOpt = DEFAULT_SOURCE, work: WorkOpt = DEFAULT_WORK) -> 
 
     result = run_job("derive", source, DEFAULT_RELEASES, work)
     _print_counts(result, work)
-    print(work / "tables")
+    print(_child(work, "tables"))
 
 
 @app.command()
@@ -96,15 +100,17 @@ def release(
     from assets.runner import run_job
     from pipeline.release.cut import archive_path, check_new_version, check_version
     from pipeline.release.info import check_date
+    from pipeline.storage.folders import releases_root
 
     check_version(version)
-    check_new_version(releases, version)  # again under the release lock; here to fail fast
+    # Again under the release lock (an S3 root: in its mirror); here to fail fast.
+    check_new_version(releases_root(releases), version)
     if date:
         check_date(date)
     result = run_job("release", source, releases, work, version=version, date=date)
     _print_counts(result, work)
     metadata = result.asset_materializations_for_node("release_bag")[0].metadata
-    digest = f"{archive_path(releases, version).name} sha256 {metadata['archive_sha256'].value}"
+    digest = f"{archive_path(Path(), version).name} sha256 {metadata['archive_sha256'].value}"
     notes = metadata["notes"].value
     if metadata["created"].value:
         done = f"released {version}" + (f" ({notes})" if notes else "")
@@ -113,17 +119,21 @@ def release(
     else:
         done = f"{version} already exists with identical content, nothing written"
     err.print(f"{done}; {digest}", soft_wrap=True, markup=False, highlight=False)
-    print(result.output_for_node("release_bag"))
+    print(metadata["path"].value)
 
 
 @app.command()
 def verify(
-    path: Annotated[Path, typer.Argument(help="A release folder or its .tar.gz archive.")],
+    path: Annotated[
+        str, typer.Argument(help="A release folder or its .tar.gz archive (or their s3:// URL).")
+    ],
 ) -> None:
     """Check a release's checksums; name every changed, missing or extra file."""
     from pipeline.release.verify import verify_release
+    from pipeline.storage.location import is_remote
+    from pipeline.storage.readers import verify_remote
 
-    problems = verify_release(path)
+    problems = verify_remote(path) if is_remote(path) else verify_release(Path(path))
     for problem in problems:
         err.print(f"[red]✗[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if problems:
@@ -150,7 +160,7 @@ def diff(
 def sql(
     query: Annotated[str, typer.Argument(help="One read-only SQL statement.")],
     release_path: Annotated[
-        Path | None, typer.Option("--release", help="A release folder.")
+        str | None, typer.Option("--release", help="A release folder, or its s3:// URL.")
     ] = None,
     evaluations: Annotated[
         Path | None,
@@ -161,11 +171,18 @@ def sql(
     """Run read-only SQL over a release's tables, the evaluations', or both, by name."""
     from pipeline.evaluate.catalog import open_catalog
     from pipeline.release.catalog import run_read_only
+    from pipeline.storage.location import is_remote
+    from pipeline.storage.readers import remote_release_tables
 
     if release_path is None and evaluations is None:
         raise UnityLVError("give --release PATH, --evaluations DIR, or both")
-    data_dir = None if release_path is None else _data_dir(release_path)
-    con = open_catalog(data_dir, evaluations)
+    if release_path is None:
+        release = None
+    elif is_remote(release_path):
+        release = remote_release_tables(release_path)
+    else:
+        release = _data_dir(Path(release_path))
+    con = open_catalog(release, evaluations)
     _print_relation(run_read_only(con, query), limit)
 
 
@@ -233,13 +250,13 @@ def demo(
     from pipeline.constants import ANNOTATIONS_FILE
     from pipeline.release.catalog import open_catalog, run_read_only
 
-    if not (source / ANNOTATIONS_FILE).exists():
+    if not (Path(source) / ANNOTATIONS_FILE).exists():
         err.print(f"no dataset in {source}: generating the sample data there", markup=False)
-        synth(out_dir=source, studies=100, experts=11, seed=0, overwrite=False)
+        synth(out_dir=Path(source), studies=100, experts=11, seed=0, overwrite=False)
     release(version=version, source=source, releases=releases, work=work)
     from pipeline.release.cut import release_path
 
-    path = release_path(releases, version)
+    path = release_path(Path(releases), version)
     con = open_catalog(path / "data")
     for query in EXAMPLE_QUERIES:
         command = escape(f'unitylv sql --release {path} "{query}"')
@@ -251,6 +268,11 @@ def demo(
 
 def _data_dir(path: Path) -> Path:
     return path / "data" if (path / "data").is_dir() else path
+
+
+def _child(location: str, name: str) -> str:
+    """`location`/name for a folder or an s3:// URL alike."""
+    return f"{location.rstrip('/')}/{name}" if "://" in location else str(Path(location) / name)
 
 
 def _print_relation(relation, limit: int) -> None:
@@ -267,13 +289,14 @@ def _print_relation(relation, limit: int) -> None:
     out.print(table)
 
 
-def _print_counts(result, work: Path) -> None:
+def _print_counts(result, work: str) -> None:
     from assets.runner import check_warnings, materialized_tables
+    from pipeline.storage.location import local_path
     from pipeline.tables.table_files import TableFiles
 
     for warning in check_warnings(result):
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
-    tables = TableFiles(work / "tables")
+    tables = TableFiles(local_path(work) / "tables")
     table = Table("table", "rows", show_edge=False)
     for name in materialized_tables(result):
         table.add_row(name, str(tables.num_rows(name)))

@@ -19,6 +19,7 @@ from assets.evaluation_assets import (
     evaluate_job,
     predictions_changed,
 )
+from assets.executors import IN_PROCESS, dask_address, executor_choice, executor_for
 from assets.io_manager import WorkIOManager
 from assets.resources import (
     DEFAULT_EVALUATIONS,
@@ -50,21 +51,34 @@ def build_definitions(
     calibration: str = "",
     predictions: str = DEFAULT_PREDICTIONS,
     evaluations: str = DEFAULT_EVALUATIONS,
+    executor: str = "",
+    address: str = "",
 ) -> dg.Definitions:
     """Definitions over the given source, releases, work, predictions and evaluations folders.
 
-    The in-process executor: a run is a short chain of steps (scan, the buckets' records, the
-    buckets' derivations, assembly, release), each bucket step spreading its images over one
-    worker process per core; a subprocess per step would cost 2-3 s of start-up each.
+    The executor (assets/executors.py) defaults to UNITYLV_EXECUTOR, else in-process: a run is
+    a short chain of steps (scan, the buckets' records, the buckets' derivations, assembly,
+    release), each bucket step spreading its images over one worker process per core; a
+    subprocess per step would cost 2-3 s of start-up each. `address`: the Dask scheduler's,
+    default UNITYLV_DASK_ADDRESS.
     """
+    executor = executor or executor_choice()
     return dg.Definitions(
         assets=[*ASSETS, *EVALUATION_ASSETS],
         asset_checks=CHECKS,
         jobs=[validate_job, derive_job, release_job, evaluate_job],
         schedules=[nightly_derive],
         sensors=[source_or_code_changed, predictions_changed],
-        resources=resources(source, releases, work, calibration, predictions, evaluations),
-        executor=dg.in_process_executor,
+        resources=resources(
+            source,
+            releases,
+            work,
+            calibration,
+            predictions,
+            evaluations,
+            hold_run_lock=executor == IN_PROCESS,
+        ),
+        executor=executor_for(executor, work, address or dask_address()),
     )
 
 
@@ -75,8 +89,10 @@ def resources(
     calibration: str = "",
     predictions: str = DEFAULT_PREDICTIONS,
     evaluations: str = DEFAULT_EVALUATIONS,
+    hold_run_lock: bool = True,
 ) -> dict:
-    """The resources every asset needs, pointed at the given folders."""
+    """The resources every asset needs, pointed at the given folders (`hold_run_lock`: False
+    when the executor holds the work lock instead of the run's steps)."""
     return {
         "source": SourceFolder(path=source),
         "releases": ReleasesRoot(path=releases),
@@ -84,7 +100,7 @@ def resources(
         "calibration": CalibrationFile(path=calibration),
         "predictions": PredictionsFolder(path=predictions),
         "evaluations": EvaluationsFolder(path=evaluations),
-        "io_manager": WorkIOManager(path=work),
+        "io_manager": WorkIOManager(path=work, hold_run_lock=hold_run_lock),
         EVALUATION_IO_MANAGER: dg.InMemoryIOManager(),
     }
 

@@ -83,6 +83,9 @@ evaluate_job = dg.define_asset_job(
     "evaluate",
     selection=[evaluation],
     description="Score one submission (a partition of `predictions`) against a release.",
+    # One step, its value held in memory (EVALUATION_IO_MANAGER): in-process whatever the
+    # dataset jobs' executor is.
+    executor_def=dg.in_process_executor,
 )
 
 

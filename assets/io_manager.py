@@ -15,8 +15,8 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
-from pipeline.locks import exclusive_lock
 from pipeline.source.licence import load_metadata
+from pipeline.storage.folders import local_path, work_session
 from pipeline.tables.parquet_io import read_table, write_table
 from pipeline.tables.schemas import TABLES
 
@@ -28,25 +28,28 @@ class WorkIOManager(dg.ConfigurableIOManager):
     """Arrow tables go to `<work>/tables/<asset>.parquet`; anything else to a pickle."""
 
     path: str
+    # False when the run's executor holds the lock in the process that orchestrates the run
+    # (steps in other processes, see assets/executors.py): a step must not wait for it.
+    hold_run_lock: bool = True
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WorkIOManager]:
         """Hold the work folder's lock for the whole run (waiting while another run has it)."""
-        lock = Path(self.path) / WORK_LOCK
-
-        def waiting(holder: str) -> None:
-            context.log.warning(
-                f"waiting: another run ({holder}) is using the work folder {self.path}"
-            )
-
-        with exclusive_lock(lock, on_wait=waiting):
+        if not self.hold_run_lock:
+            yield self
+            return
+        with work_lock(self.path, context.log):
             yield self
 
+    @property
+    def local(self) -> Path:
+        return local_path(self.path)
+
     def _table_path(self, context: dg.OutputContext | dg.InputContext) -> Path:
-        return Path(self.path) / "tables" / f"{context.asset_key.path[-1]}.parquet"
+        return self.local / "tables" / f"{context.asset_key.path[-1]}.parquet"
 
     def _object_path(self, context: dg.OutputContext | dg.InputContext) -> Path:
-        return Path(self.path) / "objects" / f"{context.asset_key.path[-1]}.pickle"
+        return self.local / "objects" / f"{context.asset_key.path[-1]}.pickle"
 
     def handle_output(self, context: dg.OutputContext, obj: object) -> None:
         if isinstance(obj, pa.Table):
@@ -65,3 +68,13 @@ class WorkIOManager(dg.ConfigurableIOManager):
         if context.asset_key.path[-1] in TABLES and table_path.exists():
             return read_table(table_path)
         return pickle.loads(self._object_path(context).read_bytes())
+
+
+def work_lock(location: str, log) -> contextlib.AbstractContextManager[Path]:
+    """The work folder's lock for a run, with its local folder (an S3 work area synced down
+    on taking it and up on letting go); `log` hears when another run makes it wait."""
+
+    def waiting(holder: str) -> None:
+        log.warning(f"waiting: another run ({holder}) is using the work folder {location}")
+
+    return work_session(location, WORK_LOCK, on_wait=waiting)

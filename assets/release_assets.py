@@ -8,6 +8,7 @@ from pipeline.release.cut import cut_release
 from pipeline.release.info import ReleaseInfo, check_date, source_date
 from pipeline.release.payload import write_payload
 from pipeline.source.licence import check_licence, load_metadata
+from pipeline.storage import folders
 from pipeline.tables.schemas import TABLES
 from pipeline.tables.table_files import TableFiles
 
@@ -37,20 +38,23 @@ def release_bag(
     tables = TableFiles(work.root / "tables")
     with user_errors_as_failures():
         meta = load_metadata()
-        check_licence(meta, source.root)
-        date = check_date(config.date) if config.date else source_date(source.root)
+        source_root, releases_root = source.root, releases.root
+        check_licence(meta, source_root)
+        date = check_date(config.date) if config.date else source_date(source_root)
         info = ReleaseInfo(config.version, date, meta)
         outcome = cut_release(
-            releases.root,
+            releases_root,
             info,
             lambda folder: write_payload(
-                folder, tables, info, source.root, work.root, releases.root
+                folder, tables, info, source_root, work.root, releases_root
             ),
         )
+        uploaded = folders.publish(releases.path, releases_root, info.version)
+    path = folders.release_location(releases.path, outcome.path)
     context.add_output_metadata(
         {
-            "path": str(outcome.path),
-            "created": outcome.created,
+            "path": path,
+            "created": outcome.created or uploaded,
             "files": len(outcome.manifest),
             "version": info.version,
             "date": info.date,
@@ -58,4 +62,4 @@ def release_bag(
             "notes": "; ".join(outcome.notes),
         }
     )
-    return str(outcome.path)
+    return path

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.storage import folders
+
 DEFAULT_SOURCE = os.environ.get("UNITYLV_SOURCE", "data/raw")
 DEFAULT_RELEASES = os.environ.get("UNITYLV_RELEASES", "data/releases")
 DEFAULT_WORK = os.environ.get("UNITYLV_WORK", "data/work")
@@ -15,33 +17,37 @@ DEFAULT_EVALUATIONS = os.environ.get("UNITYLV_EVALUATIONS", "data/evaluations")
 
 
 class SourceFolder(dg.ConfigurableResource):
-    """The UnityLV-MultiX download (or the sample data) in the published layout."""
+    """The UnityLV-MultiX download (or the sample data) in the published layout: a folder or
+    an s3://bucket/prefix URL."""
 
     path: str = DEFAULT_SOURCE
 
     @property
     def root(self) -> Path:
-        return Path(self.path)
+        """The folder to read (an S3 source's local mirror, brought up to date)."""
+        return folders.source_root(self.path)
 
 
 class ReleasesRoot(dg.ConfigurableResource):
-    """The folder that holds `unitylv-multix/<version>/` releases."""
+    """What holds `unitylv-multix/<version>/` releases: a folder or an s3://bucket/prefix URL."""
 
     path: str = DEFAULT_RELEASES
 
     @property
     def root(self) -> Path:
-        return Path(self.path)
+        """The folder to cut into (an S3 root's local mirror of its complete releases)."""
+        return folders.releases_root(self.path)
 
 
 class WorkFolder(dg.ConfigurableResource):
-    """Intermediate results: tables, objects and mask files of the latest derive."""
+    """Intermediate results: tables, objects and mask files of the latest derive; a folder or
+    an s3://bucket/prefix URL (worked on in its local copy, synced by the run's lock holder)."""
 
     path: str = DEFAULT_WORK
 
     @property
     def root(self) -> Path:
-        return Path(self.path)
+        return folders.local_path(self.path)
 
 
 class CalibrationFile(dg.ConfigurableResource):

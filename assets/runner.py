@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.definitions import build_definitions
+from assets.executors import IN_PROCESS, dask_address, executor_choice
 from assets.progress import step_progress
 from pipeline.errors import UnityLVError
 
@@ -18,22 +19,68 @@ def run_job(
     progress: bool = True,
     date: str = "",
 ) -> dg.ExecuteInProcessResult:
-    """Execute a job of the same Definitions that `dagster dev` loads; UnityLVError on failure."""
-    defs = build_definitions(str(source), str(releases), str(work))
-    job = defs.resolve_job_def(job_name)
+    """Execute a job of the same Definitions that `dagster dev` loads; UnityLVError on failure.
+
+    With the in-process executor (the default) the run is this process; with Dask or
+    Kubernetes (UNITYLV_EXECUTOR) this process orchestrates the run and its steps go to the
+    executor, on the Dagster instance of DAGSTER_HOME (a persistent one is needed).
+    """
     run_config: dict = {"loggers": {"step_progress": {"config": {"show": progress}}}}
     if version is not None:
         run_config["ops"] = {"release_bag": {"config": {"version": version, "date": date}}}
-    job = job.with_logger_defs({"step_progress": step_progress})
-    instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
-    with instance:
-        result = job.execute_in_process(
-            run_config=run_config, instance=instance, raise_on_error=False
+    executor = executor_choice()
+    if executor != IN_PROCESS:
+        folders = (str(source), str(releases), str(work))
+        # The step processes log through Dagster's console logger: warnings and errors only.
+        ops_config = {k: v for k, v in run_config.items() if k != "loggers"}
+        ops_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+        result = _run_on_executor(job_name, executor, folders, ops_config)
+    else:
+        defs = build_definitions(str(source), str(releases), str(work))
+        job = defs.resolve_job_def(job_name).with_logger_defs({"step_progress": step_progress})
+        instance = (
+            dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
         )
+        with instance:
+            result = job.execute_in_process(
+                run_config=run_config, instance=instance, raise_on_error=False
+            )
     failure = first_failure(result)
     if failure is not None:
         raise UnityLVError(failure)
     return result
+
+
+def job_for_run(
+    job_name: str, source: str, releases: str, work: str, executor: str, address: str
+) -> dg.JobDefinition:
+    """The job as a run on another executor rebuilds it in each of its step processes."""
+    defs = build_definitions(source, releases, work, executor=executor, address=address)
+    return defs.resolve_job_def(job_name)
+
+
+def _run_on_executor(
+    job_name: str, executor: str, folders: tuple[str, str, str], run_config: dict | None = None
+) -> dg.JobExecutionResult:
+    if not _has_dagster_home():
+        raise UnityLVError(
+            f"the {executor} executor runs steps in other processes, which share a persistent "
+            "Dagster instance: set DAGSTER_HOME (for example to a folder holding "
+            "deploy/postgres/dagster.yaml)"
+        )
+    job = dg.build_reconstructable_job(
+        "assets.runner",
+        "job_for_run",
+        reconstructable_args=(job_name, *folders, executor, dask_address()),
+    )
+    # The events are read from the result after its context closes; outputs are not.
+    with (
+        dg.DagsterInstance.get() as instance,
+        dg.execute_job(
+            job, instance=instance, run_config=run_config or {}, raise_on_error=False
+        ) as result,
+    ):
+        return result
 
 
 def run_evaluation(
@@ -70,7 +117,7 @@ def run_evaluation(
     return result
 
 
-def first_failure(result: dg.ExecuteInProcessResult) -> str | None:
+def first_failure(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str | None:
     """One line saying why a run did not succeed: a failed blocking check or a failed step."""
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed and evaluation.blocking:
@@ -89,7 +136,7 @@ def first_failure(result: dg.ExecuteInProcessResult) -> str | None:
     return None if result.success else "the run did not succeed"
 
 
-def materialized_tables(result: dg.ExecuteInProcessResult) -> list[str]:
+def materialized_tables(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> list[str]:
     """The whole-dataset tables the run materialised, by name."""
     from pipeline.tables.schemas import TABLES
 
@@ -97,7 +144,7 @@ def materialized_tables(result: dg.ExecuteInProcessResult) -> list[str]:
     return sorted(name for name in TABLES if name in keys)
 
 
-def check_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
+def check_warnings(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> list[str]:
     """Non-blocking checks that did not pass: reported, but the run stands."""
     return [
         f"check {e.check_name} on {e.asset_key.to_user_string()}: {e.description}"

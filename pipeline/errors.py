@@ -50,3 +50,7 @@ def writing(path: Path | str) -> Iterator[None]:
     except OSError as exc:
         reason = exc.strerror or str(exc).strip() or type(exc).__name__
         raise WriteError(f"cannot write: {reason}", file=str(path)) from None
+
+
+class StorageError(UnityLVError):
+    """An object store location cannot be used (bad URL, no access, not a complete release)."""

@@ -17,7 +17,10 @@ MIN_ITEMS_FOR_POOL = 24
 
 
 def worker_count() -> int:
-    """Processes to use: UNITYLV_WORKERS if set, else one per core."""
+    """Processes to use: UNITYLV_WORKERS if set, else one per core; one in a daemonic process
+    (a Dask worker, say), which may not start processes of its own."""
+    if multiprocessing.current_process().daemon:
+        return 1
     return max(1, int(os.environ.get("UNITYLV_WORKERS", os.cpu_count() or 1)))
 
 

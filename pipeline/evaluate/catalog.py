@@ -10,6 +10,7 @@ view is made.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
@@ -95,12 +96,16 @@ def _refuse(root: Path, name: str, why: str) -> None:
 
 
 def open_catalog(
-    release_data_dir: Path | None = None, evaluations_root: Path | None = None
+    release_data_dir: Path | Mapping[str, str] | None = None, evaluations_root: Path | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """A locked, read-only connection over a release's tables, the evaluations', or both."""
+    """A locked, read-only connection over a release's tables, the evaluations', or both; the
+    release is its data/ folder, or its tables already checked (name -> path or s3:// URL)."""
     paths: dict[str, str | list[str]] = {}
     derived: dict[str, tuple[str, str]] = {}
-    if release_data_dir is not None:
+    if isinstance(release_data_dir, Mapping):
+        paths |= dict(release_data_dir)
+        derived |= DERIVED_VIEWS
+    elif release_data_dir is not None:
         paths |= {name: path.as_posix() for name, path in release_tables(release_data_dir).items()}
         derived |= DERIVED_VIEWS
     if evaluations_root is not None:

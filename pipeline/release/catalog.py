@@ -60,10 +60,16 @@ def spatial_extension_path() -> Path:
     return path / "spatial.duckdb_extension"
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the spatial extension loaded from disk, autoinstall off."""
+def connect(s3: bool = False) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the spatial extension loaded from disk, autoinstall off; with
+    `s3`, also httpfs (from its package) and an S3 secret from the AWS variables."""
     con = duckdb.connect(config=CONNECTION_CONFIG)
     con.execute(f"LOAD {quote_literal(spatial_extension_path().as_posix())}")
+    if s3:
+        from pipeline.storage.duckdb_s3 import httpfs_extension_path, s3_secret_sql
+
+        con.execute(f"LOAD {quote_literal(httpfs_extension_path().as_posix())}")
+        con.execute(s3_secret_sql(quote_literal))
     return con
 
 
@@ -145,11 +151,12 @@ def open_views(
     derived_views: Mapping[str, tuple[str, str]] = DERIVED_VIEWS,
 ) -> duckdb.DuckDBPyConnection:
     """A connection locked to these Parquet files (no other file access, no settings changes)
-    before a view is created over each table's files; then the derived views."""
+    before a view is created over each table's files; then the derived views. A path may be
+    an s3:// URL: the connection then reads over httpfs, locked to those objects alike."""
     files = [
         p for paths in table_paths.values() for p in ([paths] if isinstance(paths, str) else paths)
     ]
-    con = connect()
+    con = connect(s3=any(path.startswith("s3://") for path in files))
     allowed = ", ".join(quote_literal(path) for path in files)
     con.execute(f"SET allowed_paths = [{allowed}]")
     con.execute("SET enable_external_access = false")
