@@ -143,9 +143,10 @@ def derive_bucket_files(
     paths = {name: layout.part_path(work, name, bucket) for name in DERIVED_TABLES}
     keep = reuse.unchanged_images(reuse.read_digests(work, bucket), digests, list(paths.values()))
     reuse.forget_digests(work, bucket)
-    todo = pc.invert(pc.is_in(images["image_id"], pa.array(sorted(keep), pa.string())))
-    images = images.filter(todo)
-    points = points.filter(pc.is_in(points["image_id"], images["image_id"]))
+    if keep:  # (a full derive keeps nothing: no copy of the bucket's points)
+        todo = pc.invert(pc.is_in(images["image_id"], pa.array(sorted(keep), pa.string())))
+        images = images.filter(todo)
+        points = points.filter(pc.is_in(points["image_id"], images["image_id"]))
     new = derive_images(images, points, curves, mm_per_pixel, work, pool, frames_from)
 
     old = {name: _OldRows(paths[name], TABLES[name]) for name in IMAGE_TABLES} if keep else {}
