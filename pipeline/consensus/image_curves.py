@@ -62,8 +62,13 @@ def image_curves(points: pa.Table, images: pa.Table) -> list[ImageCurves]:
         [("image_id", "ascending"), ("expert_id", "ascending"), ("point_index", "ascending")]
     )
     xy = np.column_stack([points["x"].to_numpy(), points["y"].to_numpy()])
-    keys = pc.binary_join_element_wise(points["image_id"], points["expert_id"], "\x1f")
-    starts = np.flatnonzero(np.r_[True, pc.not_equal(keys[1:], keys[:-1]).to_numpy(False)])
+    # A curve starts where the image or the expert changes (no joined key strings: a bucket
+    # at 100x holds millions of points).
+    changes = [
+        pc.not_equal(points[c][1:], points[c][:-1]).to_numpy(False)
+        for c in ("image_id", "expert_id")
+    ]
+    starts = np.flatnonzero(np.r_[True, changes[0] | changes[1]] if len(xy) else [])
     bounds = np.r_[starts, len(xy)]
     image_ids = points["image_id"].take(pa.array(starts)).to_pylist()
     expert_ids = points["expert_id"].take(pa.array(starts)).to_pylist()
