@@ -20,7 +20,7 @@ from pipeline.tables.table_files import TableFiles
 
 RELEASED_TABLES = sorted(TABLES)
 # Plots shown inline in the asset's metadata (the page holds them all).
-INLINE_PLOTS = ("dice_heatmap.png", "loo_agreement.png")
+INLINE_PLOTS = ("dice_heatmap.svg", "loo_agreement.svg")
 
 
 class ReleaseConfig(dg.Config):
@@ -79,7 +79,7 @@ def _review_metadata(review: Review, data_dir: Path) -> dict:
     """The review in the UI: a digest with the worst images and two plots inline, and paths."""
     page, plots = data_dir / review.page, data_dir / review.plots_dir
     inline = "".join(
-        f"\n![{name}](data:image/png;base64,"
+        f"\n![{name}](data:image/svg+xml;base64,"
         f"{base64.b64encode((plots / name).read_bytes()).decode()})\n"
         for name in INLINE_PLOTS
     )

@@ -37,7 +37,7 @@ def test_release_is_a_valid_bag_with_its_payload(tiny_release):
         "masks/arclength_mean",
         "images",
         "qa/index.html",
-        "qa/plots/dice_heatmap.png",
+        "qa/plots/dice_heatmap.svg",
     ):
         assert (data / expected).exists(), expected
     assert len(list((data / "images").iterdir())) == 4

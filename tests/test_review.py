@@ -1,7 +1,7 @@
 """The review's parts on hand-made inputs: overlay pixels, flags, the page and the plots."""
 
-import io
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pyarrow as pa
@@ -235,22 +235,31 @@ def test_page_escapes_text_from_the_data_and_links_only_inside_the_release():
     assert "http" not in html.split("<body>")[0]  # no stylesheet, font or script from a host
 
 
-def test_plots_are_the_same_bytes_every_time(tmp_path):
+def test_plots_are_the_same_bytes_every_time_and_state_bias_and_limits(tmp_path):
     data = review_data()
     first = write_plots(data, tmp_path / "a")
     write_plots(data, tmp_path / "b")
     assert [p.path for p in first] == [
-        "plots/dice_heatmap.png",
-        "plots/loo_agreement.png",
-        "plots/ef_bland_altman.png",
-        "plots/consensus_area_ed_es.png",
-        "plots/tracing.png",
+        "plots/dice_heatmap.svg",
+        "plots/loo_agreement.svg",
+        "plots/ef_bland_altman.svg",
+        "plots/consensus_area_ed_es.svg",
+        "plots/tracing.svg",
     ]
     for plot in first:
-        png = (tmp_path / "a" / plot.path).read_bytes()
-        assert png == (tmp_path / "b" / plot.path).read_bytes()
-        assert b"matplotlib" not in png.lower()  # no software version stamped
-        assert Image.open(io.BytesIO(png)).size[0] > 300
+        svg = (tmp_path / "a" / plot.path).read_bytes()
+        assert svg == (tmp_path / "b" / plot.path).read_bytes()
+        root = ElementTree.fromstring(svg)  # well-formed, with a size the page can lay out
+        assert float(root.get("width")) > 300 and float(root.get("height")) > 200
+        assert b"http://" not in svg.replace(b'xmlns="http://www.w3.org/2000/svg"', b"")
+    bland_altman = (tmp_path / "a" / "plots/ef_bland_altman.svg").read_text()
+    for expert in data.experts:
+        difference = data.ef_expert[expert] - data.ef_consensus[expert]
+        bias, sd = difference.mean(), difference.std(ddof=1)
+        low, high = bias - 1.96 * sd, bias + 1.96 * sd
+        written = f"bias {bias:+.1f}</text>", f"LoA {low:+.1f} to {high:+.1f}</text>"
+        for text in written:
+            assert text.replace("-", "−") in bland_altman, (expert, text)
 
 
 def test_review_refuses_a_folder_without_a_review_page(tmp_path):

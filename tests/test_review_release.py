@@ -20,7 +20,7 @@ def test_every_review_file_is_in_the_manifest_and_overlays_stay_small(sample_rel
     overlays = {f"data/qa/overlays/{i}.jpg" for i in image_ids.to_pylist()}
     assert len(overlays) == 200
     in_qa = {p for p in manifest if p.startswith("data/qa/")}
-    plots = {p for p in in_qa if p.startswith("data/qa/plots/") and p.endswith(".png")}
+    plots = {p for p in in_qa if p.startswith("data/qa/plots/") and p.endswith(".svg")}
     assert in_qa == overlays | plots | {"data/qa/index.html"}
     assert len(plots) == 5
     sizes = [(data.parent / p).stat().st_size for p in overlays]

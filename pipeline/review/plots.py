@@ -1,13 +1,8 @@
-"""The review's plots, drawn with matplotlib's Agg renderer into deterministic PNG files.
-
-matplotlib is imported here only, when the plots are drawn. Each plot starts from matplotlib's
-default style (a user's matplotlibrc changes nothing), and its PNG carries no software version
-or time: the same numbers give the same bytes.
-"""
+"""The review's plots, written as SVG files (`pipeline.review.svg`): the same numbers give the
+same bytes, and the five plots take milliseconds (no plotting library to import)."""
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,11 +15,12 @@ from pipeline.names import DEFAULT_METHOD
 from pipeline.progress import Progress, no_progress
 from pipeline.review.data import ReviewData
 from pipeline.review.palette import FLAG_COLOUR
+from pipeline.review.svg import TEXT, Panel, Svg, nice_ticks, padded, tick_label, viridis
 
 PLOTS_DIR = "plots"
-DPI = 80
 LOA_SD = 1.96  # Bland-Altman limits of agreement: bias ± 1.96 SD
 PANEL_COLUMNS = 4
+WHISKER_IQR = 1.5  # box plots: whiskers reach the furthest value within 1.5 IQR of the box
 
 
 @dataclass(frozen=True)
@@ -37,188 +33,221 @@ class Plot:
 
 
 def write_plots(data: ReviewData, review_dir: Path, progress: Progress = no_progress) -> list[Plot]:
-    """Draw every plot into `review_dir/plots/`; the plots, in page order."""
-    import matplotlib.style
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+    """Write every plot into `review_dir/plots/`; the plots, in page order."""
     plots = []
     progress("plots", 0, len(PLOTS))
-    with matplotlib.style.context("default"):
-        for done, (name, title, caption, draw) in enumerate(PLOTS, start=1):
-            # Fixed margins, not a layout engine: constrained layout costs a third of the time.
-            figure = Figure()
-            FigureCanvasAgg(figure)
-            draw(figure, data)
-            figure.suptitle(title, fontsize=12, y=0.985)
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-            target = review_dir / PLOTS_DIR / f"{name}.png"
-            with writing(target):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(buffer.getvalue())
-            plots.append(Plot(f"{PLOTS_DIR}/{name}.png", title, caption))
-            progress("plots", done, len(PLOTS))
+    for done, (name, title, caption, draw) in enumerate(PLOTS, start=1):
+        target = review_dir / PLOTS_DIR / f"{name}.svg"
+        with writing(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(draw(data, title), encoding="utf-8")
+        plots.append(Plot(f"{PLOTS_DIR}/{name}.svg", title, caption))
+        progress("plots", done, len(PLOTS))
     return plots
 
 
-def _no_data(axes, text: str = "no data") -> None:
-    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes)
-    axes.set_xticks([])
-    axes.set_yticks([])
+def _no_data(panel: Panel) -> None:
+    panel.frame(xticks=False, yticks=False)
+    middle = panel.top + panel.height / 2
+    panel.svg.text(panel.left + panel.width / 2, middle, "no data", 13, "middle")
 
 
-def _dice_heatmap(figure, data: ReviewData) -> None:
-    figure.set_size_inches(7.5, 6.2)
-    figure.subplots_adjust(left=0.09, right=0.98, bottom=0.1, top=0.93)
-    axes = figure.add_subplot()
-    matrix, n = data.pairwise_dice, len(data.experts)
-    if n == 0:
-        _no_data(axes)
-        return
+def _dice_heatmap(data: ReviewData, title: str) -> str:
+    k = len(data.experts)
+    cell = 44
+    svg = Svg(max(90 + k * cell + 110, 420), max(60 + k * cell + 60, 240), title)
+    matrix = data.pairwise_dice
     finite = matrix[np.isfinite(matrix)]
-    low = float(finite.min()) if finite.size else 0.0
-    image = axes.imshow(matrix, cmap="viridis", vmin=min(low, 0.99), vmax=1.0)
-    figure.colorbar(image, ax=axes, label="mean Dice over images")
-    axes.set_xticks(range(n), data.experts, rotation=90)
-    axes.set_yticks(range(n), data.experts)
-    middle = (min(low, 0.99) + 1.0) / 2
+    low = min(float(finite.min()) if finite.size else 0.0, 0.99)
+    top, left = 40, 70
     for (i, j), value in np.ndenumerate(matrix):
-        if np.isfinite(value):
-            colour = "black" if value > middle else "white"
-            label = f"{value:.2f}".removeprefix("0")
-            axes.text(j, i, label, ha="center", va="center", fontsize=7, color=colour)
-
-
-def _boxes(axes, data: ReviewData, values: dict[str, np.ndarray], label: str) -> None:
-    experts = [e for e in data.experts if values[e].size]
-    if not experts:
-        _no_data(axes)
-        return
-    boxes = axes.boxplot(
-        [values[e] for e in experts], tick_labels=experts, patch_artist=True, widths=0.6
-    )
-    for patch, expert in zip(boxes["boxes"], experts, strict=True):
-        patch.set_facecolor(data.colours[expert])
-    for median in boxes["medians"]:
-        median.set_color("black")
-    axes.set_ylabel(label)
-    axes.tick_params(axis="x", labelrotation=90)
-    axes.grid(axis="y", alpha=0.3)
-
-
-def _loo_boxplots(figure, data: ReviewData) -> None:
-    figure.set_size_inches(11, 4.4)
-    figure.subplots_adjust(left=0.07, right=0.99, bottom=0.14, top=0.9, wspace=0.22)
-    dice_axes, hd95_axes = figure.subplots(1, 2)
-    _boxes(dice_axes, data, data.loo_dice, "Dice against the leave-one-out consensus")
-    _boxes(hd95_axes, data, data.loo_hd95, "HD95 against the leave-one-out consensus, px")
-
-
-def _bland_altman(figure, data: ReviewData) -> None:
-    rows = max(1, math.ceil(len(data.experts) / PANEL_COLUMNS))
-    height = 2.9 * rows + 0.9
-    figure.set_size_inches(12, height)
-    figure.subplots_adjust(
-        left=0.07,
-        right=0.99,
-        bottom=0.55 / height,
-        top=1 - 0.75 / height,
-        wspace=0.08,
-        hspace=0.25,
-    )
-    grid = figure.subplots(rows, PANEL_COLUMNS, sharex=True, sharey=True, squeeze=False)
-    for axes in grid.flat[len(data.experts) :]:
-        axes.set_axis_off()
-    for axes, expert in zip(grid.flat, data.experts, strict=False):
-        expert_ef, consensus_ef = data.ef_expert[expert], data.ef_consensus[expert]
-        mean, difference = (expert_ef + consensus_ef) / 2, expert_ef - consensus_ef
-        axes.scatter(
-            mean, difference, s=12, color=data.colours[expert], edgecolors="black", linewidths=0.3
-        )
-        axes.axhline(0.0, color="grey", linewidth=0.6)
-        axes.set_title(expert, fontsize=10)
-        axes.grid(alpha=0.3)
-        if difference.size < 2:
-            axes.text(0.03, 0.95, f"n = {difference.size}", transform=axes.transAxes, va="top")
+        x, y = left + j * cell, top + i * cell
+        if not np.isfinite(value):
+            svg.rect(x, y, cell, cell, "#f0f0f0")
             continue
-        bias, spread = float(difference.mean()), float(difference.std(ddof=1))
-        low, high = bias - LOA_SD * spread, bias + LOA_SD * spread
-        axes.axhline(bias, color="black", linewidth=1.0)
-        for limit in (low, high):
-            axes.axhline(limit, color="black", linewidth=0.8, linestyle="--")
-        axes.text(
-            0.03,
-            0.95,
-            f"bias {bias:+.1f}\nLoA {low:+.1f} to {high:+.1f}\nn = {difference.size}",
-            transform=axes.transAxes,
-            va="top",
-            fontsize=8,
-            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        share = (value - low) / (1.0 - low)
+        svg.rect(x, y, cell, cell, viridis(share))
+        ink = "#000000" if share > 0.5 else "#ffffff"
+        label = f"{value:.2f}".removeprefix("0")
+        svg.text(x + cell / 2, y + cell / 2 + 4, label, 11, "middle", fill=ink)
+    for i, expert in enumerate(data.experts):
+        svg.text(left - 6, top + i * cell + cell / 2 + 4, expert, 11, "end")
+        centre = left + i * cell + cell / 2
+        svg.text(centre + 4, top + k * cell + 8, expert, 11, "end", rotate=True)
+    _colour_bar(svg, left + k * cell + 24, top, max(k * cell, 120), low)
+    return svg.render()
+
+
+def _colour_bar(svg: Svg, x: float, top: float, height: float, low: float) -> None:
+    steps = 32
+    for s in range(steps):
+        svg.rect(
+            x,
+            top + height * (1 - (s + 1) / steps),
+            14,
+            height / steps + 0.5,
+            viridis(s / (steps - 1)),
         )
-    for axes in grid[-1, :]:
-        axes.set_xlabel("mean of expert and consensus EF, %")
-    for axes in grid[:, 0]:
-        axes.set_ylabel("expert − consensus EF, points")
+    ticks = nice_ticks(low, 1.0, 4)
+    for value in ticks:
+        y = top + height * (1 - (value - low) / (1.0 - low))
+        svg.line(x + 14, y, x + 18, y)
+        svg.text(x + 21, y + 4, tick_label(value, ticks), 11)
+    svg.text(x + 66, top + height / 2, "mean Dice over images", 12, "middle", rotate=True)
 
 
-def _areas(figure, data: ReviewData) -> None:
-    figure.set_size_inches(6.8, 6.2)
-    figure.subplots_adjust(left=0.14, right=0.97, bottom=0.1, top=0.93)
-    axes = figure.add_subplot()
+def _box(panel: Panel, index: int, values: np.ndarray, colour: str) -> None:
+    """A box plot at category `index`: quartiles, median, whiskers, outliers."""
+    svg = panel.svg
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    reach = WHISKER_IQR * (q3 - q1)
+    inside = values[(values >= q1 - reach) & (values <= q3 + reach)]
+    low, high = float(inside.min()), float(inside.max())
+    x, half = float(panel.x(index)), 0.3 * float(panel.x(1) - panel.x(0))
+    svg.line(x, float(panel.y(low)), x, float(panel.y(q1)))
+    svg.line(x, float(panel.y(q3)), x, float(panel.y(high)))
+    for whisker in (low, high):
+        svg.line(x - half / 2, float(panel.y(whisker)), x + half / 2, float(panel.y(whisker)))
+    top = float(panel.y(q3))
+    svg.rect(x - half, top, 2 * half, float(panel.y(q1)) - top, colour, stroke="#222")
+    svg.line(x - half, float(panel.y(median)), x + half, float(panel.y(median)), "#000", 1.5)
+    outliers = values[(values < low) | (values > high)]
+    if outliers.size:
+        svg.dots(np.full(outliers.size, x), panel.y(outliers), "none", 2.5, "#222")
+
+
+def _boxes(svg: Svg, data: ReviewData, values: dict[str, np.ndarray], box: tuple, label: str):
+    experts = list(data.experts)
+    everything = np.concatenate([values[e] for e in experts]) if experts else np.array([])
+    panel = Panel(svg, *box, (-0.6, len(experts) - 0.4), padded(everything))
+    if not everything.size:
+        _no_data(panel)
+        return panel
+    panel.frame(ylabel=label, categories=experts)
+    for i, expert in enumerate(experts):
+        if values[expert].size:
+            _box(panel, i, values[expert], data.colours[expert])
+    return panel
+
+
+def _loo_boxplots(data: ReviewData, title: str) -> str:
+    svg = Svg(1000, 400, title)
+    _boxes(svg, data, data.loo_dice, (70, 45, 400, 290), "Dice against the LOO consensus")
+    _boxes(svg, data, data.loo_hd95, (580, 45, 400, 290), "HD95 against the LOO consensus, px")
+    return svg.render()
+
+
+def _bland_altman(data: ReviewData, title: str) -> str:
+    rows = max(1, math.ceil(len(data.experts) / PANEL_COLUMNS))
+    width, height, gap_x, gap_y = 220, 170, 20, 36
+    svg = Svg(80 + PANEL_COLUMNS * (width + gap_x), 60 + rows * (height + gap_y) + 30, title)
+    means = {e: (data.ef_expert[e] + data.ef_consensus[e]) / 2 for e in data.experts}
+    differences = {e: data.ef_expert[e] - data.ef_consensus[e] for e in data.experts}
+    empty = np.array([])
+    xlim = padded(np.concatenate([empty, *means.values()]))
+    ylim = padded(np.concatenate([empty, *differences.values(), [0.0]]))
+    for k, expert in enumerate(data.experts):
+        row, column = divmod(k, PANEL_COLUMNS)
+        left, top = 70 + column * (width + gap_x), 60 + row * (height + gap_y)
+        panel = Panel(svg, left, top, width, height, xlim, ylim)
+        last_row = row == rows - 1 or k + PANEL_COLUMNS >= len(data.experts)
+        panel.frame(
+            xlabel="mean of expert and consensus EF, %" if last_row else "",
+            ylabel="expert − consensus EF, pts" if column == 0 else "",
+            xticks=last_row,
+            yticks=column == 0,
+            title=expert,
+        )
+        written = _agreement_lines(panel, differences[expert])
+        if means[expert].size:
+            svg.dots(panel.x(means[expert]), panel.y(differences[expert]), data.colours[expert])
+        svg.rect(left + 3, top + 3, 118, 12 * len(written) + 4, "white", opacity=0.85)
+        for i, text in enumerate(written):
+            svg.text(left + 6, top + 13 + 12 * i, text.replace("-", "−"), 10)
+    return svg.render()
+
+
+def _agreement_lines(panel: Panel, difference: np.ndarray) -> list[str]:
+    """Draw zero, the bias and the limits of agreement; the lines of text that say them."""
+    svg = panel.svg
+    right = panel.left + panel.width
+
+    def across(value: float, colour: str, width: float, dash: str = "") -> None:
+        if panel.ylim[0] <= value <= panel.ylim[1]:
+            y = float(panel.y(value))
+            svg.line(panel.left, y, right, y, colour, width, dash)
+
+    across(0.0, "#999999", 0.8)
+    if difference.size < 2:
+        return [f"n = {difference.size}"]
+    bias, spread = float(difference.mean()), float(difference.std(ddof=1))
+    low, high = bias - LOA_SD * spread, bias + LOA_SD * spread
+    across(bias, "#000000", 1.2)
+    for limit in (low, high):
+        across(limit, "#000000", 1.0, "5 3")
+    return [f"bias {bias:+.1f}", f"LoA {low:+.1f} to {high:+.1f}", f"n = {difference.size}"]
+
+
+def _areas(data: ReviewData, title: str) -> str:
+    svg = Svg(620, 560, title)
+    both = np.concatenate([data.ed_area, data.es_area])
+    limits = padded(both)
+    panel = Panel(svg, 90, 45, 500, 440, limits, limits)
     if not data.study_ids:
-        _no_data(axes)
-        return
+        _no_data(panel)
+        return svg.render()
+    panel.frame(
+        xlabel=f"{DEFAULT_METHOD} consensus area at ED, px²",
+        ylabel=f"{DEFAULT_METHOD} consensus area at ES, px²",
+    )
+    (x0, x1), (y0, y1) = panel.x(limits).tolist(), panel.y(limits).tolist()
+    svg.line(x0, y0, x1, y1, "#888888", 1.0, "4 3")
     swapped = data.ed_area < data.es_area
-    axes.scatter(
-        data.ed_area[~swapped],
-        data.es_area[~swapped],
-        s=14,
-        color="#0072B2",
-        label="ED area > ES area",
-    )
-    axes.scatter(
-        data.ed_area[swapped],
-        data.es_area[swapped],
-        s=30,
-        color=FLAG_COLOUR,
-        marker="X",
-        label="flagged: ED area < ES area",
-    )
+    svg.dots(panel.x(data.ed_area[~swapped]), panel.y(data.es_area[~swapped]), "#0072B2")
+    svg.dots(panel.x(data.ed_area[swapped]), panel.y(data.es_area[swapped]), FLAG_COLOUR, 4.0)
     for study_id, x, y in zip(
-        np.array(data.study_ids)[swapped],
-        data.ed_area[swapped],
-        data.es_area[swapped],
+        np.array(data.study_ids)[swapped].tolist(),
+        panel.x(data.ed_area[swapped]).tolist(),
+        panel.y(data.es_area[swapped]).tolist(),
         strict=True,
     ):
-        axes.annotate(study_id[:11], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
-    both = np.concatenate([data.ed_area, data.es_area])
-    span = [float(both.min()) * 0.95, float(both.max()) * 1.05]
-    axes.plot(span, span, color="grey", linewidth=0.8, label="ED = ES")
-    axes.set_xlabel(f"{DEFAULT_METHOD} consensus area at ED, px²")
-    axes.set_ylabel(f"{DEFAULT_METHOD} consensus area at ES, px²")
-    axes.legend(loc="upper left")
-    axes.grid(alpha=0.3)
+        svg.text(x + 6, y - 4, study_id[:11], 10, fill=FLAG_COLOUR)
+    _legend(svg, 100, 60, [("#0072B2", "ED area > ES area"), (FLAG_COLOUR, "flagged: ED < ES")])
+    svg.text(100, 106, "dashed: ED = ES", 11, fill="#666666")
+    return svg.render()
 
 
-def _tracing(figure, data: ReviewData) -> None:
-    figure.set_size_inches(11, 4.4)
-    figure.subplots_adjust(left=0.07, right=0.99, bottom=0.14, top=0.9, wspace=0.18)
-    count_axes, direction_axes = figure.subplots(1, 2)
-    _boxes(count_axes, data, {e: v for e, v in data.n_points.items()}, "points per curve")
+def _legend(svg: Svg, x: float, y: float, entries: list[tuple[str, str]]) -> None:
+    for i, (colour, label) in enumerate(entries):
+        svg.rect(x, y + 16 * i, 12, 12, colour)
+        svg.text(x + 18, y + 16 * i + 10, label, 11, fill=TEXT)
+
+
+def _tracing(data: ReviewData, title: str) -> str:
+    svg = Svg(1000, 400, title)
+    _boxes(svg, data, data.n_points, (70, 45, 400, 290), "points per curve")
     experts = list(data.experts)
-    lateral = np.array([data.lateral_first[e] for e in experts])
-    septal = np.array([data.curves[e] for e in experts]) - lateral
-    direction_axes.bar(experts, septal, color="#56B4E9", label="septal hinge first")
-    direction_axes.bar(
-        experts, lateral, bottom=septal, color="#E69F00", label="lateral hinge first (reversed)"
+    lateral = np.array([data.lateral_first[e] for e in experts], dtype=float)
+    total = np.array([data.curves[e] for e in experts], dtype=float)
+    ylim = (0.0, max(float(total.max(initial=0.0)) * 1.15, 1.0))
+    panel = Panel(svg, 580, 45, 400, 290, (-0.6, len(experts) - 0.4), ylim)
+    panel.frame(ylabel="curves", categories=experts)
+    half = 0.35 * float(panel.x(1) - panel.x(0))
+    for i, (septal, reversed_) in enumerate(zip(total - lateral, lateral, strict=True)):
+        x = float(panel.x(i))
+        base, middle, top = (float(panel.y(v)) for v in (0, septal, septal + reversed_))
+        svg.rect(x - half, middle, 2 * half, base - middle, "#56B4E9")
+        svg.rect(x - half, top, 2 * half, middle - top, "#E69F00")
+    _legend(
+        svg,
+        590,
+        52,
+        [("#56B4E9", "septal hinge first"), ("#E69F00", "lateral hinge first (reversed)")],
     )
-    direction_axes.set_ylabel("curves")
-    direction_axes.tick_params(axis="x", labelrotation=90)
-    direction_axes.legend(loc="lower right")
+    return svg.render()
 
 
-Draw = Callable[[object, ReviewData], None]
+Draw = Callable[[ReviewData, str], str]
 PLOTS: tuple[tuple[str, str, str, Draw], ...] = (
     (
         "dice_heatmap",
@@ -230,7 +259,7 @@ PLOTS: tuple[tuple[str, str, str, Draw], ...] = (
         "loo_agreement",
         "Each expert against the leave-one-out consensus",
         "Dice and HD95 of each expert's curves against the arc-length mean of the other "
-        "experts (one value per image).",
+        "experts (one value per image); boxes are the quartiles, whiskers reach 1.5 IQR.",
         _loo_boxplots,
     ),
     (
@@ -244,7 +273,8 @@ PLOTS: tuple[tuple[str, str, str, Draw], ...] = (
         "consensus_area_ed_es",
         "Consensus area at ED against ES, per study",
         "Each study's default-consensus cavity area at end-diastole against end-systole; a "
-        "study above the line (ES larger than ED) is flagged: phases swapped, or suspicious.",
+        "study above the dashed line (ES larger than ED) is flagged: phases swapped, or "
+        "suspicious.",
         _areas,
     ),
     (

@@ -2,7 +2,7 @@
 
 qa/index.html                    the review page (opens from disk, no network)
 qa/overlays/<image_id>.jpg       one overlay per image
-qa/plots/<plot>.png              agreement, EF, area and tracing plots
+qa/plots/<plot>.svg              agreement, EF, area and tracing plots
 
 Overlays are rendered on a few threads, a bounded chunk of images at a time: Pillow releases
 the GIL while it decodes the frame and encodes the JPEG (most of the work), and threads need no
