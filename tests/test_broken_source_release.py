@@ -143,7 +143,7 @@ def test_review_names_the_outlier_and_the_quarantined_curves(broken_run, broken)
     digest = metadata["review"].value
     worst = digest.split("**Worst agreement**")[1].split("\n| `")[1]
     assert worst.startswith(f"{image_id}`") and f"{expert_id} (0." in worst
-    assert "data:image/png;base64," in digest
+    assert "data:image/svg+xml;base64," in digest
     data = base / "releases/unitylv-multix/0.1.0/data"
     assert metadata["review_page"].value == str(data / "qa/index.html")
     n_images = scalar(catalog, "SELECT count(*) FROM images")
