@@ -170,7 +170,7 @@ def _flags(data: ReviewData) -> str:
 
 def _plots(plots: list[Plot]) -> str:
     figures = [
-        f"<figure><h3>{escape(p.title)}</h3><img src='{quote(p.path)}' alt='{escape(p.title)}'>"
+        f"<figure><img src='{quote(p.path)}' alt='{escape(p.title)}'>"
         f"<figcaption>{escape(p.caption)}</figcaption></figure>"
         for p in plots
     ]
