@@ -6,8 +6,12 @@ SOURCE ?= data/raw
 RELEASES ?= data/releases
 VERSION ?= 1.0.0
 export DAGSTER_HOME := $(CURDIR)/data/dagster
+# The review page's browser test drives Debian's chromium: browser downloads from other hosts
+# are not possible here, so `make test` installs the distribution's package when it is missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test lint dev bench docs clean
+.PHONY: setup demo test lint dev bench docs clean chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +26,11 @@ setup: $(BIN)/.installed
 demo: setup
 	$(BIN)/unitylv demo --source $(SOURCE) --releases $(RELEASES) --version $(VERSION)
 
-test: setup
+chromium:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+test: setup chromium
 	$(BIN)/ruff check pipeline assets tests bench
 	$(BIN)/pytest
 

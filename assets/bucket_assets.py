@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 from assets.errors import user_errors_as_failures
 from assets.fingerprint import code_fingerprint
 from assets.partitions import ONE_RUN, STUDY_BUCKETS
+from assets.progress import progress_reporter
 from assets.resources import CalibrationFile, SourceFolder, WorkFolder
 from pipeline.buckets import layout
 from pipeline.buckets.assemble import write_part
@@ -30,6 +31,7 @@ from pipeline.tables.schemas import TABLES
 from pipeline.tables.source_tables import bucket_tables
 
 RECORDS = "records"
+IMAGES_TASK = "images: consensus, masks, agreement"  # progress, counted a bucket at a time
 
 
 def bucket_key(table: str) -> dg.AssetKey:
@@ -118,8 +120,14 @@ def bucket_derivations(
     code = code_fingerprint()
     written: list[DerivedBucket] = []
     reused: list[str] = []
-    images_parts = [layout.part_path(work.root, "images", b) for b in context.partition_keys]
-    n_images = sum(pq.ParquetFile(p).metadata.num_rows for p in images_parts if p.is_file())
+    images_parts = {b: layout.part_path(work.root, "images", b) for b in context.partition_keys}
+    bucket_images = {
+        b: pq.ParquetFile(p).metadata.num_rows if p.is_file() else 0
+        for b, p in images_parts.items()
+    }
+    n_images = sum(bucket_images.values())
+    progress, done = progress_reporter(context), 0
+    progress(IMAGES_TASK, 0, n_images)
     frames_from = source.root / IMAGES_DIR
     with image_pool(expected_items=n_images) as pool, user_errors_as_failures():
         for bucket in context.partition_keys:
@@ -131,14 +139,22 @@ def bucket_derivations(
                 calibration_digest,
             )
             outputs = [layout.part_path(work.root, t, bucket) for t in DERIVED_TABLES]
-            if layout.is_current(work.root, DERIVED, bucket, digest, outputs):
-                reused.append(bucket)
-                continue
-            written.append(
-                derive_bucket_files(
-                    work.root, bucket, digest, spacing, code + calibration_digest, pool, frames_from
+            if not layout.is_current(work.root, DERIVED, bucket, digest, outputs):
+                written.append(
+                    derive_bucket_files(
+                        work.root,
+                        bucket,
+                        digest,
+                        spacing,
+                        code + calibration_digest,
+                        pool,
+                        frames_from,
+                    )
                 )
-            )
+            else:
+                reused.append(bucket)
+            done += bucket_images[bucket]
+            progress(IMAGES_TASK, done, n_images)
     images_kept = sum(b.images_kept for b in written)
     images_derived = sum(b.images_derived for b in written)
     context.log.info(

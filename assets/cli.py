@@ -145,6 +145,31 @@ def verify(
 
 
 @app.command()
+def review(
+    path: Annotated[Path, typer.Argument(help="A release folder (or its data/ folder).")],
+    open_page: Annotated[
+        bool, typer.Option("--open", help="Open the page in a web browser, where one exists.")
+    ] = False,
+) -> None:
+    """Print the path of a release's review page (overlays, plots, flags); --open opens it."""
+    from pipeline.exports.layout import REVIEW_PAGE
+
+    page = _data_dir(path) / REVIEW_PAGE
+    if not page.is_file():
+        raise UnityLVError(
+            f"no review page ({REVIEW_PAGE}): not a release folder, or a release cut before "
+            "review pages existed",
+            file=str(path),
+        )
+    if open_page:
+        import webbrowser
+
+        if not webbrowser.open(page.resolve().as_uri()):
+            err.print("no web browser found here: open the page below in one", markup=False)
+    print(page)
+
+
+@app.command()
 def diff(
     old: Annotated[Path, typer.Argument(help="The older release folder.")],
     new: Annotated[Path, typer.Argument(help="The newer release folder.")],

@@ -34,6 +34,7 @@ from assets.resources import (
     SourceFolder,
     WorkFolder,
 )
+from assets.review_checks import REVIEW_CHECKS
 
 ASSETS = [
     *source_assets.SOURCE_ASSETS,
@@ -41,7 +42,7 @@ ASSETS = [
     *table_assets.TABLE_ASSETS,
     release_assets.release_bag,
 ]
-CHECKS = [*source_assets.SOURCE_CHECKS, *DERIVED_CHECKS]
+CHECKS = [*source_assets.SOURCE_CHECKS, *DERIVED_CHECKS, *REVIEW_CHECKS]
 
 
 def build_definitions(

@@ -13,7 +13,7 @@ def _tables(work: WorkFolder) -> TableFiles:
     return TableFiles(work.root / "tables")
 
 
-def _result(
+def check_result(
     failures: list[str], ok: str, severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
 ) -> dg.AssetCheckResult:
     more = f" (+{len(failures) - SHOWN} more)" if len(failures) > SHOWN else ""
@@ -32,7 +32,7 @@ def _result(
 )
 def consensus_complete(work: WorkFolder):
     t = _tables(work)
-    return _result(
+    return check_result(
         rules.missing_consensus(
             t.columns("images", ["image_id"]),
             t.columns("consensus", ["image_id", "method"]),
@@ -69,26 +69,26 @@ def consensus_area_within_experts(work: WorkFolder):
         t.columns("consensus", ["image_id", "method", "left_out_expert_id", "area_px"]),
         t.columns("contours", ["image_id", "area_px"]),
     )
-    return _result(failures, "all within range", severity=dg.AssetCheckSeverity.WARN)
+    return check_result(failures, "all within range", severity=dg.AssetCheckSeverity.WARN)
 
 
 @dg.asset_check(asset="masks", description="Every mask file exists and matches its sha256.")
 def mask_files_intact(work: WorkFolder):
     masks = _tables(work).columns("masks", ["path", "sha256"])
-    return _result(rules.broken_mask_files(masks, work.root), f"{masks.num_rows} files intact")
+    return check_result(rules.broken_mask_files(masks, work.root), f"{masks.num_rows} files intact")
 
 
 @dg.asset_check(asset="agreement", description="Dice and IoU lie in [0, 1].")
 def agreement_scores_in_range(work: WorkFolder):
     bad = rules.scores_outside_unit_interval(_tables(work).columns("agreement", ["dice", "iou"]))
-    return _result([f"{bad} rows out of [0, 1]"] if bad else [], "all in [0, 1]")
+    return check_result([f"{bad} rows out of [0, 1]"] if bad else [], "all in [0, 1]")
 
 
 @dg.asset_check(asset="pairwise_agreement", description="Dice and IoU lie in [0, 1].")
 def pairwise_scores_in_range(work: WorkFolder):
     table = _tables(work).columns("pairwise_agreement", ["dice", "iou"])
     bad = rules.scores_outside_unit_interval(table)
-    return _result([f"{bad} rows out of [0, 1]"] if bad else [], "all in [0, 1]")
+    return check_result([f"{bad} rows out of [0, 1]"] if bad else [], "all in [0, 1]")
 
 
 DERIVED_CHECKS = [

@@ -32,6 +32,7 @@ from pipeline.release.cut import cut_release
 from pipeline.release.info import ReleaseInfo, source_date
 from pipeline.release.payload import copy_images, copy_masks, write_payload, write_tables
 from pipeline.release.publish import remove_tree
+from pipeline.review.report import write_review
 from pipeline.source.licence import load_metadata
 from pipeline.synth import SynthOptions, synthesize
 from pipeline.tables.table_files import TableFiles
@@ -70,6 +71,7 @@ def bench(source: Path, work: Path, scratch: Path) -> list[tuple[str, float, flo
             lambda: checksums.update(write_tables(bag, tables, info.meta, info.version)),
         ),
         ("masks and images (hash-checked copies)", copies),
+        ("review (overlays, plots, page)", lambda: write_review(bag, tables, info)),
         ("COCO", lambda: write_coco(bag, tables, info)),
         ("nnU-Net", lambda: write_nnunet(bag, tables, info)),
         ("nnU-Net integrity check", lambda: nnunet_integrity_problems(bag / NNUNET_DIR)),

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from assets.runner import run_job
+from assets.runner import check_warnings, run_job
 from pipeline.buckets.layout import read_counts
 from pipeline.release.catalog import open_catalog, run_read_only
 from pipeline.synth import SynthOptions, synthesize
@@ -18,8 +18,16 @@ def scalar(con, sql):
     return run_read_only(con, sql).fetchone()[0]
 
 
+def shrunk(curve: list, factor: float = 0.6) -> list:
+    """A curve scaled towards its centroid: a valid curve that agrees badly with the others."""
+    xs, ys = curve
+    cx, cy = sum(xs) / len(xs), sum(ys) / len(ys)
+    return [[cx + factor * (x - cx) for x in xs], [cy + factor * (y - cy) for y in ys]]
+
+
 @pytest.fixture(scope="module")
-def broken(tmp_path_factory):
+def broken_run(tmp_path_factory):
+    """(run result, base folder, expected rejects, source, the shrunk curve's record)."""
     base = tmp_path_factory.mktemp("broken")
     source = base / "source"
     synthesize(
@@ -51,6 +59,7 @@ def broken(tmp_path_factory):
         expected[name] = "study_image_count"
     corrupt.add_image_record(source, "../escape.png", {"u": [[1, 2, 3], [1, 2, 3]]})
     expected["../escape.png"] = "unsafe_image_name"
+    outlier = corrupt.edit_curve(source, shrunk, image=13, expert=2)  # accepted, but an outlier
     corrupt.duplicate_image_key(source, image=8)  # last: rewriting the JSON would drop it
     unannotated = names[10][:-8] + "0998.png"
     corrupt.copy_image_as(source, names[10], unannotated)
@@ -59,6 +68,12 @@ def broken(tmp_path_factory):
         "release", source, base / "releases", base / "work", version="0.1.0", progress=False
     )
     assert result.success
+    return result, base, expected, source, outlier
+
+
+@pytest.fixture(scope="module")
+def broken(broken_run):
+    _, base, expected, source, _ = broken_run
     validated = read_counts(base / "work")
     return open_catalog(base / "releases/unitylv-multix/0.1.0/data"), validated, expected, source
 
@@ -110,3 +125,34 @@ def test_derived_tables_cover_irregular_images(broken):
         catalog, "SELECT count(*) FROM consensus WHERE method = 'published_mean'"
     )
     assert missing_published > 0 and with_published + missing_published == n_images
+
+
+def test_review_names_the_outlier_and_the_quarantined_curves(broken_run, broken):
+    result, base, expected, _, outlier = broken_run
+    catalog = broken[0]
+    image_name, user_id = outlier.split(" / ")
+    image_id = image_name.removesuffix(".png")
+    expert_id = scalar(catalog, f"SELECT expert_id FROM experts WHERE user_id = '{user_id}'")
+    warnings = check_warnings(result)
+    low = [w for w in warnings if w.startswith("check expert_agreement_outliers on agreement")]
+    assert len(low) == 1 and f"{image_id} / {expert_id}: low Dice" in low[0], warnings
+    ef = [w for w in warnings if w.startswith("check ef_outliers")]
+    assert len(ef) == 1 and f"{image_id.rsplit('-', 1)[0]} / {expert_id}: EF outlier" in ef[0]
+
+    metadata = result.asset_materializations_for_node("release_bag")[0].metadata
+    digest = metadata["review"].value
+    worst = digest.split("**Worst agreement**")[1].split("\n| `")[1]
+    assert worst.startswith(f"{image_id}`") and f"{expert_id} (0." in worst
+    assert "data:image/svg+xml;base64," in digest
+    data = base / "releases/unitylv-multix/0.1.0/data"
+    assert metadata["review_page"].value == str(data / "qa/index.html")
+    n_images = scalar(catalog, "SELECT count(*) FROM images")
+    assert metadata["overlays"].value == n_images == len(list((data / "qa/overlays").iterdir()))
+
+    page = (data / "qa/index.html").read_text()
+    rejected_users = [r.split(" / ")[1] for r, c in expected.items() if " / " in r]
+    assert len(rejected_users) == 5
+    for user in rejected_users:  # the flags table names each quarantined curve's userId
+        assert f"<td>{user}</td>" in page
+    first_card = page.split("<figure data-phase=")[1]
+    assert f"overlays/{image_id}.jpg" in first_card and "flagged" in first_card

@@ -36,9 +36,12 @@ def test_release_is_a_valid_bag_with_its_payload(tiny_release):
         "masks/E01",
         "masks/arclength_mean",
         "images",
+        "qa/index.html",
+        "qa/plots/dice_heatmap.svg",
     ):
         assert (data / expected).exists(), expected
     assert len(list((data / "images").iterdir())) == 4
+    assert len(list((data / "qa/overlays").iterdir())) == 4  # one overlay per image
     archive = archive_path(tiny_release.parents[1], "1.0.0")
     assert (
         archive.with_name(archive.name + ".sha256").read_text().split()[0]
@@ -78,10 +81,14 @@ def test_rerelease_is_a_noop_and_different_inputs_are_refused(tiny_source, tiny_
         "bag-info.txt",
         "mask",
         "image",
+        "data/qa/index.html",
+        "overlay",
     ],
 )
 def test_one_changed_byte_is_named(tiny_release, tmp_path, victim):
     copy = writable_copy(tiny_release, tmp_path / "copy")
+    if victim == "overlay":
+        victim = next((copy / "data/qa/overlays").iterdir()).relative_to(copy).as_posix()
     if victim == "mask":
         victim = next((copy / "data/masks/staple").iterdir()).relative_to(copy).as_posix()
     if victim == "image":

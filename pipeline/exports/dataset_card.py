@@ -143,6 +143,16 @@ def _layout_section() -> str:
         (layout.CHANGELOG_FILE, "what changed since the previous release"),
         (layout.CROISSANT_FILE, "MLCommons Croissant 1.1 metadata: files, tables, columns"),
         (layout.CATALOG_FILE, "DuckDB views over the tables (relative paths)"),
+        (
+            layout.REVIEW_PAGE,
+            "the review page: counts, flags, rejects, agreement plots and every overlay; "
+            "opens from disk in a browser",
+        ),
+        (
+            f"{layout.QA_DIR}/overlays/<image_id>.jpg",
+            "each frame with every expert's curve in its colour and the default consensus",
+        ),
+        (f"{layout.QA_DIR}/plots/", "agreement, EF (Bland-Altman), area and tracing plots"),
         (layout.table_path("<table>"), "one Parquet file per table (reference below)"),
         (f"{layout.IMAGES_DIR}/<image_id>.png", "the echocardiography frames"),
         (f"{layout.MASKS_DIR}/<expert_id or method>/<image_id>.png", "expert and consensus masks"),
@@ -256,7 +266,11 @@ def dataset_card(tables: TableReader | dict[str, pa.Table], info: ReleaseInfo) -
         f"{dataset['description']}\n\n"
         "This release holds the source's images and expert curves, validated and tabulated, "
         "with consensus curves and masks, agreement between experts and consensus, and LV "
-        "areas, volumes and ejection fractions.\n"
+        "areas, volumes and ejection fractions.\n\n"
+        f"To look before you read, open the review page [{layout.REVIEW_PAGE}]"
+        f"({layout.REVIEW_PAGE}) in a browser (no server or network needed): every image with "
+        "all expert curves and the consensus, worst agreement first, the flagged curves and "
+        "studies, and the agreement and EF plots.\n"
     )
     sections = [
         header,

@@ -14,6 +14,8 @@ CROISSANT_FILE = "croissant.json"
 CARD_FILE = "README.md"
 LICENCE_FILE = "LICENSE"
 CHANGELOG_FILE = "CHANGELOG.md"
+QA_DIR = "qa"
+REVIEW_PAGE = f"{QA_DIR}/index.html"
 
 PARQUET_MEDIA_TYPE = "application/x-parquet"
 PNG_MEDIA_TYPE = "image/png"

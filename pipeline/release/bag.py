@@ -14,6 +14,7 @@ from isal import igzip
 
 from pipeline.checksums import HashingWriter
 from pipeline.errors import ReleaseError, writing
+from pipeline.progress import Progress, counted, no_progress
 from pipeline.release.info import ReleaseInfo
 
 ARCHIVE_MODE_FILE = 0o644
@@ -105,34 +106,44 @@ def unlisted_files(folder: Path, manifest: dict[str, str]) -> list[str]:
     return extra + missing
 
 
-def write_archive(folder: Path, archive: Path, top_name: str, mtime: int) -> str:
+ARCHIVE_TASK = "archive entries"
+
+
+def write_archive(
+    folder: Path, archive: Path, top_name: str, mtime: int, progress: Progress = no_progress
+) -> str:
     """A deterministic tar.gz of `folder` under `top_name/`; returns its sha256.
 
     The compressed bytes are hashed on their way to the file, never read back.
     """
     with writing(archive), archive.open("wb") as raw:
         hashing = HashingWriter(raw)
-        _write_tar_gz(folder, hashing, top_name, mtime)
+        _write_tar_gz(folder, hashing, top_name, mtime, progress)
     return hashing.hexdigest()
 
 
-def archive_digest(folder: Path, top_name: str, mtime: int) -> str:
+def archive_digest(
+    folder: Path, top_name: str, mtime: int, progress: Progress = no_progress
+) -> str:
     """The sha256 `write_archive` would return, without writing the archive anywhere."""
     hashing = HashingWriter()
-    _write_tar_gz(folder, hashing, top_name, mtime)
+    _write_tar_gz(folder, hashing, top_name, mtime, progress)
     return hashing.hexdigest()
 
 
-def _write_tar_gz(folder: Path, out: BinaryIO, top_name: str, mtime: int) -> None:
+def _write_tar_gz(
+    folder: Path, out: BinaryIO, top_name: str, mtime: int, progress: Progress
+) -> None:
     """Entries are sorted, owned by 0:0 with no names, mode 644/755, all stamped `mtime`;
     the gzip header carries no file name and the same time."""
+    paths = [folder, *sorted(folder.rglob("*"))]
     with (
         igzip.IGzipFile(
             filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=ARCHIVE_GZIP_LEVEL
         ) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
-        for path in [folder, *sorted(folder.rglob("*"))]:
+        for path in counted(paths, ARCHIVE_TASK, len(paths), progress):
             name = (
                 top_name if path == folder else f"{top_name}/{path.relative_to(folder).as_posix()}"
             )

@@ -22,6 +22,7 @@ from pathlib import Path
 from pipeline.constants import DATASET_SLUG
 from pipeline.errors import ReleaseError
 from pipeline.locks import exclusive_lock, is_held
+from pipeline.progress import Progress, no_progress
 from pipeline.release.bag import bag_info, make_bag
 from pipeline.release.info import ReleaseInfo
 from pipeline.release.publish import (
@@ -100,7 +101,10 @@ def check_new_version(releases_root: Path, version: str) -> None:
 
 
 def cut_release(
-    releases_root: Path, info: ReleaseInfo, write_payload: Callable[[Path], None]
+    releases_root: Path,
+    info: ReleaseInfo,
+    write_payload: Callable[[Path], object],
+    progress: Progress = no_progress,
 ) -> ReleaseOutcome:
     """Write the payload with `write_payload(folder)`, bag it, archive it, move it into place.
 
@@ -119,8 +123,8 @@ def cut_release(
         crash_point("bag")
         archive = archive_path(releases_root, info.version)
         if final.exists():
-            return recheck_existing(final, archive, bag, staging, manifest, info)
-        return publish(bag, staging, final, archive, info, manifest)
+            return recheck_existing(final, archive, bag, staging, manifest, info, progress)
+        return publish(bag, staging, final, archive, info, manifest, progress)
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,14 +15,19 @@ from pipeline.exports.coco import write_coco
 from pipeline.exports.croissant import write_croissant
 from pipeline.exports.dataset_card import write_dataset_card, write_licence
 from pipeline.exports.nnunet import nnunet_integrity_problems, write_nnunet
+from pipeline.progress import Progress, no_progress
 from pipeline.release.catalog import catalog_sql
 from pipeline.release.changelog import write_changelog
 from pipeline.release.cut import previous_version, release_path
 from pipeline.release.info import ReleaseInfo
+from pipeline.review.report import Review, write_review
 from pipeline.source.licence import DatasetMetadata
 from pipeline.tables.parquet_io import restamp_table
 from pipeline.tables.schemas import TABLES
 from pipeline.tables.table_files import TableFiles
+
+# Files copied per progress report (masks and images are copied a batch of rows at a time).
+COPY_BATCH_ROWS = 256
 
 
 def write_payload(
@@ -31,16 +37,21 @@ def write_payload(
     source_root: Path,
     work_dir: Path,
     releases_root: Path,
-) -> None:
-    """Everything a release holds, written into `folder` (the future data/).
+    progress: Progress = no_progress,
+) -> Review:
+    """Everything a release holds, written into `folder` (the future data/); its review.
 
     Tables are read a few columns and a batch at a time, never whole (`TableFiles`).
     """
     checksums = write_tables(folder, tables, info.meta, info.version)
-    for batch in tables.batches("masks", ["path", "sha256"]):
+    for batch in _copy_batches(tables, "masks", ["path", "sha256"], "masks copied", progress):
         copy_masks(batch, work_dir, folder)
-    for batch in tables.batches("images", ["file_name", "sha256"]):
+    for batch in _copy_batches(
+        tables, "images", ["file_name", "sha256"], "images copied", progress
+    ):
         copy_images(batch, source_root, folder)
+    # From the frames just copied (hash-checked) and the tables: data/qa/.
+    review = write_review(folder, tables, info, progress)
     write_catalog(folder, sorted(tables.names))
     write_coco(folder, tables, info)
     problems = nnunet_integrity_problems(write_nnunet(folder, tables, info, work_dir))
@@ -53,6 +64,19 @@ def write_payload(
     write_changelog(folder, info, older)
     # Last: it records the other files' checksums (the tables' from when they were written).
     write_croissant(folder, tables, info, checksums)
+    return review
+
+
+def _copy_batches(
+    tables: TableFiles, name: str, columns: list[str], task: str, progress: Progress
+) -> Iterator[pa.RecordBatch]:
+    """A table's rows a small batch at a time, reporting `task` as each batch is done."""
+    total, done = tables.num_rows(name), 0
+    progress(task, 0, total)
+    for batch in tables.batches(name, columns, batch_size=COPY_BATCH_ROWS):
+        yield batch
+        done += batch.num_rows
+        progress(task, done, total)
 
 
 def write_tables(

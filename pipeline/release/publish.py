@@ -21,6 +21,7 @@ from pathlib import Path
 from pipeline.checksums import sha256_file, tree_manifest
 from pipeline.constants import DATASET_SLUG
 from pipeline.errors import ReleaseError
+from pipeline.progress import Progress, no_progress
 from pipeline.release.bag import archive_digest, write_archive
 from pipeline.release.info import ReleaseInfo
 
@@ -41,10 +42,16 @@ class ReleaseOutcome:
 
 
 def publish(
-    bag: Path, staging: Path, final: Path, archive: Path, info: ReleaseInfo, manifest: dict
+    bag: Path,
+    staging: Path,
+    final: Path,
+    archive: Path,
+    info: ReleaseInfo,
+    manifest: dict,
+    progress: Progress = no_progress,
 ) -> ReleaseOutcome:
     """Move a new version into place (see the module docstring for the order)."""
-    staged_archive, digest = _build_archive(bag, staging, info)
+    staged_archive, digest = _build_archive(bag, staging, info, progress)
     crash_point("archive")
     notes = []
     left_over = _existing_archive_digest(archive, info.version)
@@ -71,7 +78,13 @@ def publish(
 
 
 def recheck_existing(
-    final: Path, archive: Path, bag: Path, staging: Path, manifest: dict, info: ReleaseInfo
+    final: Path,
+    archive: Path,
+    bag: Path,
+    staging: Path,
+    manifest: dict,
+    info: ReleaseInfo,
+    progress: Progress = no_progress,
 ) -> ReleaseOutcome:
     """An existing version: refuse different content; for identical content check the archive.
 
@@ -94,12 +107,12 @@ def recheck_existing(
     notes = []
     actual = _existing_archive_digest(archive, info.version)
     if actual is None:
-        staged_archive, digest = _build_archive(bag, staging, info)
+        staged_archive, digest = _build_archive(bag, staging, info, progress)
         os.chmod(staged_archive, READ_ONLY_FILE)
         os.replace(staged_archive, archive)
         notes.append(f"its archive {archive.name} was missing: written again")
     else:
-        digest = archive_digest(bag, *_archive_top_and_mtime(info))
+        digest = archive_digest(bag, *_archive_top_and_mtime(info), progress)
         if actual != digest:
             raise ReleaseError(
                 f"version {info.version} exists with identical content, but its archive differs "
@@ -151,10 +164,12 @@ def crash_point(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _build_archive(bag: Path, staging: Path, info: ReleaseInfo) -> tuple[Path, str]:
+def _build_archive(
+    bag: Path, staging: Path, info: ReleaseInfo, progress: Progress = no_progress
+) -> tuple[Path, str]:
     """The release's deterministic archive, written in the staging folder; (path, sha256)."""
     staged = staging / f"{DATASET_SLUG}-{info.version}.tar.gz"
-    digest = write_archive(bag, staged, *_archive_top_and_mtime(info))
+    digest = write_archive(bag, staged, *_archive_top_and_mtime(info), progress)
     return staged, digest
 
 

@@ -18,7 +18,7 @@ def verify_bag(folder: Path) -> list[str]:
     """Problems of a bag folder: files changed, missing from or unknown to its manifests."""
     try:
         bag = bagit.Bag(str(folder))
-    except bagit.BagError as exc:
+    except (bagit.BagError, UnicodeDecodeError) as exc:  # a damaged manifest may not decode
         # A damaged tag file (bag-info.txt, say) can stop bagit from reading the bag at all;
         # the tag manifest still says which file it is.
         damaged = _tag_files_not_matching(folder)

@@ -1,0 +1,1 @@
+"""The review report of a release: overlays, plots and one page (data/qa/)."""
