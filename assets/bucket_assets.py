@@ -24,7 +24,7 @@ from pipeline.buckets.rederive import DerivedBucket, derive_bucket_files
 from pipeline.checksums import sha256_file
 from pipeline.constants import IMAGES_DIR
 from pipeline.measurements.calibration import read_calibration
-from pipeline.parallel import image_pool
+from pipeline.parallel import image_pool, worker_count
 from pipeline.source.buckets import validate_bucket
 from pipeline.source.shards import SourceScan
 from pipeline.tables.schemas import TABLES
@@ -77,26 +77,26 @@ def bucket_records(
     scan = source_scan
     code = code_fingerprint()
     derived, reused = [], []
-    with image_pool(expected_items=scan.n_records) as pool:
-        for bucket in context.partition_keys:
-            digest = layout.fingerprint(scan.buckets[bucket].fingerprint, str(scan.user_ids), code)
-            outputs = [layout.part_path(work.root, t, bucket) for t in RECORD_TABLES]
-            if layout.is_current(work.root, RECORDS, bucket, digest, outputs):
-                reused.append(bucket)
-                continue
-            layout.forget(work.root, RECORDS, bucket)
-            with user_errors_as_failures():
-                validated = validate_bucket(
-                    scan.root, work.root / "shards", bucket, scan.expert_ids, pool
-                )
-                for name, table in bucket_tables(validated).items():
-                    write_part(table, TABLES[name], layout.part_path(work.root, name, bucket))
-                layout.write_published(work.root, bucket, validated.consensus)
-                layout.write_counts(
-                    work.root, bucket, counts_of(validated.image_counts, validated.curve_counts)
-                )
-            layout.mark_current(work.root, RECORDS, bucket, digest)
-            derived.append(bucket)
+    threads = worker_count()
+    for bucket in context.partition_keys:
+        digest = layout.fingerprint(scan.buckets[bucket].fingerprint, str(scan.user_ids), code)
+        outputs = [layout.part_path(work.root, t, bucket) for t in RECORD_TABLES]
+        if layout.is_current(work.root, RECORDS, bucket, digest, outputs):
+            reused.append(bucket)
+            continue
+        layout.forget(work.root, RECORDS, bucket)
+        with user_errors_as_failures():
+            validated = validate_bucket(
+                scan.root, work.root / "shards", bucket, scan.expert_ids, threads
+            )
+            for name, table in bucket_tables(validated).items():
+                write_part(table, TABLES[name], layout.part_path(work.root, name, bucket))
+            layout.write_published(work.root, bucket, validated.consensus)
+            layout.write_counts(
+                work.root, bucket, counts_of(validated.image_counts, validated.curve_counts)
+            )
+        layout.mark_current(work.root, RECORDS, bucket, digest)
+        derived.append(bucket)
     context.log.info(f"buckets validated: {len(derived)}, reused: {len(reused)}")
     yield from _results(RECORD_TABLES, derived, reused)
 

@@ -32,7 +32,15 @@ def _no_dagster_home():
 SLOW_FIXTURES = frozenset({"sample_source", "sample_release", "tiny_release", "export_payload"})
 
 
+# Tests sharing the costliest session fixture run on one worker under `pytest -n 2` (xdist's
+# loadgroup), so the 100-study release is cut once, not once per worker.
+SHARED_SAMPLE = frozenset({"sample_source", "sample_release"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SHARED_SAMPLE & set(item.fixturenames):
+            item.add_marker(pytest.mark.xdist_group("sample"))
     unmarked = [
         item.nodeid
         for item in items

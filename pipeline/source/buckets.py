@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.parallel import ImagePool
 from pipeline.source.images import decode_png, list_image_files
 from pipeline.source.outcomes import (
     AcceptedCurve,
@@ -74,24 +74,26 @@ def validate_bucket(
     shards_dir: Path,
     bucket: str,
     expert_ids: dict[str, str],
-    pool: ImagePool | None = None,
+    decode_threads: int = 1,
 ) -> BucketSource:
     """Validate one bucket: decode and check its images, check its curves, pair each study's
     two images (ED first in file order), check its consensus curves.
 
     `root` is the source folder (`scan.root`), `shards_dir` where `scan_source` wrote, and
-    `expert_ids` the scan's (`scan.expert_ids`): every bucket numbers experts alike. With a
-    `pool`, the bucket's image files are decoded on its workers first.
+    `expert_ids` the scan's (`scan.expert_ids`): every bucket numbers experts alike. With
+    `decode_threads` > 1, the bucket's image files are decoded on that many threads first.
     """
     files, refused = list_image_files(root)
     files = {name: path for name, path in files.items() if image_bucket(name) == bucket}
     refused = {name: why for name, why in refused.items() if image_bucket(name) == bucket}
     names = sorted(files)
-    decoded = (
-        dict(zip(names, pool.map(decode_png, [files[n] for n in names]), strict=True))
-        if pool is not None
-        else None
-    )
+    decoded = None
+    if decode_threads > 1 and len(names) > 1:
+        # Pillow releases the GIL while it decodes: threads decode side by side.
+        with ThreadPoolExecutor(max_workers=decode_threads) as threads:
+            decoded = dict(
+                zip(names, threads.map(decode_png, [files[n] for n in names]), strict=True)
+            )
     records = read_shard(shard_path(shards_dir, bucket), ANNOTATIONS_KEEP)
     consensus = (
         (key, value)
