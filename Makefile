@@ -32,7 +32,7 @@ chromium:
 
 test: setup chromium
 	$(BIN)/ruff check pipeline assets tests bench
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup  # two workers; the 100-study release is cut once (tests/conftest.py)
 
 lint: setup
 	$(BIN)/ruff check pipeline assets tests bench
