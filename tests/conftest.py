@@ -37,6 +37,7 @@ SLOW_FIXTURES = frozenset({"sample_source", "sample_release", "tiny_release", "e
 SHARED_SAMPLE = frozenset({"sample_source", "sample_release"})
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SHARED_SAMPLE & set(item.fixturenames):
