@@ -93,6 +93,17 @@ def _row_groups(spec: TableSpec, parts: list[Path], spill_dir: Path) -> Iterator
         yield _typed(pa.Table.from_batches(pending), spec)
 
 
+def runs_of(batch: pa.RecordBatch, values: pa.Array) -> list[tuple[str, pa.RecordBatch]]:
+    """(value, its rows) for each run of equal `values` (one per row) along a batch."""
+    changes = pc.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
+    starts = [0, *(np.flatnonzero(changes) + 1).tolist()]
+    ends = [*starts[1:], batch.num_rows]
+    return [
+        (values[start].as_py(), batch.slice(start, end - start))
+        for start, end in zip(starts, ends, strict=True)
+    ]
+
+
 class _Part:
     """One bucket's sorted file, read a batch at a time: the rows of one group (site and
     bucket) after another."""
@@ -113,13 +124,7 @@ class _Part:
         if batch is None:
             return
         groups = pc.utf8_slice_codeunits(batch.column(self._key), 0, SITE_AND_BUCKET)
-        changes = pc.not_equal(groups[1:], groups[:-1]).to_numpy(zero_copy_only=False)
-        starts = [0, *(np.flatnonzero(changes) + 1).tolist()]
-        ends = [*starts[1:], batch.num_rows]
-        self._runs = [
-            (groups[start].as_py(), batch.slice(start, end - start))
-            for start, end in zip(starts, ends, strict=True)
-        ]
+        self._runs = runs_of(batch, groups)
 
     @property
     def group(self) -> str | None:

@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.buckets import layout, reuse
-from pipeline.buckets.assemble import part_row_group_rows, write_part
+from pipeline.buckets.assemble import part_row_group_rows, runs_of, write_part
 from pipeline.buckets.derive import DERIVED_TABLES, derive_images, study_table
 from pipeline.errors import writing
 from pipeline.parallel import ImagePool
@@ -101,13 +100,7 @@ class _OldRows:
         if batch is None:
             self._more = False
             return False
-        ids = batch.column("image_id")
-        changes = pc.not_equal(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
-        starts = [0, *(np.flatnonzero(changes) + 1).tolist()]
-        ends = [*starts[1:], batch.num_rows]
-        self._runs = [
-            (ids[a].as_py(), batch.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)
-        ]
+        self._runs = runs_of(batch, batch.column("image_id"))
         return True
 
     def take(self, image_id: str) -> pa.Table | None:

@@ -27,7 +27,7 @@ from pipeline.evaluate.predictions import (
     shown_name,
 )
 from pipeline.evaluate.release_data import ReleaseImage
-from pipeline.source.images import PNG_SIGNATURE
+from pipeline.source.images import PNG_DECODE_ERRORS, PNG_SIGNATURE
 
 SUFFIX = ".png"
 # Pillow modes with one band of integer labels.
@@ -93,13 +93,7 @@ def read_prediction_png(path: Path, width: int, height: int) -> np.ndarray:
                 values = np.asarray(png)
     except PredictionProblem:
         raise
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as exc:
+    except PNG_DECODE_ERRORS as exc:
         raise PredictionProblem(
             "unreadable", f"does not decode as a PNG ({type(exc).__name__})"
         ) from None

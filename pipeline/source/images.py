@@ -16,6 +16,14 @@ from PIL import Image
 from pipeline.constants import IMAGE_NAME_PATTERN, IMAGES_DIR, MAX_IMAGE_PIXELS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# What Pillow raises for a file that is not a whole, decodable PNG (bombs included).
+PNG_DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
 
 
 @dataclass(frozen=True)
@@ -118,13 +126,7 @@ def inspect_png(path: Path) -> ImageFacts:
                 mode = image.mode
     except ImageProblem:
         raise
-    except (
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ) as exc:
+    except PNG_DECODE_ERRORS as exc:
         raise ImageProblem(f"does not decode fully as PNG ({_stable(exc)})") from None
     if mode not in GREY_CONVERSIONS:
         raise _mode_problem(mode)
