@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.buckets import layout
@@ -109,12 +108,3 @@ def unchanged_images(old: dict[str, str], new: dict[str, str], old_files: list[P
     if not old or not all(p.is_file() for p in old_files):
         return set()
     return {image_id for image_id, digest in new.items() if old.get(image_id) == digest}
-
-
-def kept_rows(path: Path, image_ids: set[str], id_column: str = "image_id") -> pa.Table | None:
-    """The rows of an old bucket file that belong to `image_ids` (None when none do)."""
-    if not image_ids or not path.is_file():
-        return None
-    table = pq.read_table(path)
-    keep = pc.is_in(table[id_column], value_set=pa.array(sorted(image_ids), pa.string()))
-    return table.filter(keep)
