@@ -20,7 +20,7 @@ from pipeline.buckets.assemble import write_part
 from pipeline.buckets.derive import DERIVED_TABLES
 from pipeline.buckets.records import RECORD_TABLES, counts_of
 from pipeline.buckets.rederive import STAGE as DERIVED
-from pipeline.buckets.rederive import DerivedBucket, derive_bucket_files
+from pipeline.buckets.rederive import DerivedBucket, derive_buckets, plan_bucket
 from pipeline.checksums import sha256_file
 from pipeline.constants import IMAGES_DIR
 from pipeline.measurements.calibration import read_calibration
@@ -118,18 +118,16 @@ def bucket_derivations(
         spacing = read_calibration(Path(calibration.path)) if calibration.path else {}
     calibration_digest = sha256_file(Path(calibration.path)) if calibration.path else ""
     code = code_fingerprint()
-    written: list[DerivedBucket] = []
-    reused: list[str] = []
-    images_parts = {b: layout.part_path(work.root, "images", b) for b in context.partition_keys}
     bucket_images = {
         b: pq.ParquetFile(p).metadata.num_rows if p.is_file() else 0
-        for b, p in images_parts.items()
+        for b in context.partition_keys
+        for p in [layout.part_path(work.root, "images", b)]
     }
     n_images = sum(bucket_images.values())
-    progress, done = progress_reporter(context), 0
-    progress(IMAGES_TASK, 0, n_images)
+    progress = progress_reporter(context)
     frames_from = source.root / IMAGES_DIR
-    with image_pool(expected_items=n_images) as pool, user_errors_as_failures():
+    with user_errors_as_failures():
+        stale = {}  # bucket -> the fingerprint of its inputs, for buckets not current
         for bucket in context.partition_keys:
             inputs = [layout.part_path(work.root, t, bucket) for t in ("images", "points")]
             published = layout.part_path(work.root, "published", bucket)
@@ -140,21 +138,20 @@ def bucket_derivations(
             )
             outputs = [layout.part_path(work.root, t, bucket) for t in DERIVED_TABLES]
             if not layout.is_current(work.root, DERIVED, bucket, digest, outputs):
-                written.append(
-                    derive_bucket_files(
-                        work.root,
-                        bucket,
-                        digest,
-                        spacing,
-                        code + calibration_digest,
-                        pool,
-                        frames_from,
-                    )
-                )
-            else:
-                reused.append(bucket)
-            done += bucket_images[bucket]
-            progress(IMAGES_TASK, done, n_images)
+                stale[bucket] = digest
+        reused = [b for b in context.partition_keys if b not in stale]
+        done = sum(bucket_images[b] for b in reused)
+        progress(IMAGES_TASK, done, n_images)
+        plans = (
+            plan_bucket(work.root, b, d, spacing, code + calibration_digest, frames_from)
+            for b, d in stale.items()
+        )
+        written: list[DerivedBucket] = []
+        with image_pool(expected_items=n_images) as pool:
+            for derived in derive_buckets(work.root, plans, pool):
+                written.append(derived)
+                done += bucket_images[derived.name]
+                progress(IMAGES_TASK, done, n_images)
     images_kept = sum(b.images_kept for b in written)
     images_derived = sum(b.images_derived for b in written)
     context.log.info(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from itertools import islice
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -48,14 +49,15 @@ class ImagePool:
         """[fn(item) for item in items], spread over the workers when it pays off."""
         return list(self.map_lazy(fn, items))
 
-    def imap(self, fn: Callable[[T], R], items: Sequence[T], chunk: int) -> Iterator[R]:
-        """fn(item) for each item, in order, `chunk` items at a time: the next chunk is handed
-        out before this one's results are taken, and no more than two chunks' results are
-        ever held (a bucket of any size costs the memory of two chunks)."""
-        starts = range(0, len(items), chunk)
+    def imap(self, fn: Callable[[T], R], items: Iterable[T], chunk: int) -> Iterator[R]:
+        """fn(item) for each item, in order, `chunk` items at a time: the next chunk is taken
+        from `items` (which may be a lazy stream) and handed out before this one's results are
+        taken, and no more than two chunks' results are ever held (a stream of any length
+        costs the memory of two chunks, and the workers never wait between chunks)."""
+        stream = iter(items)
         current: Iterator[R] | None = None
-        for start in starts:
-            following = self.map_lazy(fn, items[start : start + chunk])
+        while batch := list(islice(stream, chunk)):
+            following = self.map_lazy(fn, batch)
             if current is not None:
                 yield from current
             current = following

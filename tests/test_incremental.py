@@ -12,6 +12,7 @@ from pipeline.checksums import tree_manifest
 from pipeline.source.images import parse_image_name
 from pipeline.source.shards import study_bucket
 from tests import corrupt
+from tests.conftest import read_annotations
 
 
 def derivation_metadata(result: dg.ExecuteInProcessResult) -> dict:
@@ -59,7 +60,24 @@ def test_one_changed_study_rederives_one_bucket(small_source, tmp_path):
     metadata = derivation_metadata(third)
     assert (metadata["images_derived"], metadata["images_kept"]) == (1, images_in_bucket - 1)
 
-    # The reused buckets and the re-derived one make exactly the tables of a fresh derive.
+    # Two studies of two other buckets change at once: both buckets are derived in one stream
+    # of images, each keeping its unchanged images.
+    names = list(read_annotations(source))
+    bucket_of = [study_bucket(parse_image_name(n).study_hash) for n in names]
+    first_two = {}
+    for index, bucket in enumerate(bucket_of):
+        if bucket != changed:
+            first_two.setdefault(bucket, index)
+    edited = sorted(first_two.values())[:2]
+    for index in edited:
+        corrupt.edit_curve(source, lambda c: [[x - 1 for x in c[0]], c[1]], image=index)
+    fourth = run_job("derive", source, tmp_path / "releases", work, progress=False)
+    assert derived_counts(fourth) == (2, 14)
+    in_both = sum(bucket_of.count(bucket_of[index]) for index in edited)
+    metadata = derivation_metadata(fourth)
+    assert (metadata["images_derived"], metadata["images_kept"]) == (2, in_both - 2)
+
+    # The reused buckets and the re-derived ones make exactly the tables of a fresh derive.
     fresh = tmp_path / "fresh"
     run_job("derive", source, tmp_path / "releases", fresh, progress=False)
     assert tables_of(work) == tables_of(fresh)

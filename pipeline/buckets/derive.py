@@ -5,14 +5,14 @@ For each image: the experts' crop masks are made once and reused by the consensu
 nnU-Net wants it (8-bit grayscale). Results come back as the image's rows of the consensus,
 mask, agreement and measurement tables.
 
-`derive_images` streams a bucket's images through the pool a chunk at a time and yields each
-image's rows in image order, so a bucket of any size holds two chunks' results at most;
-`pipeline.buckets.rederive` writes them out as they come.
+`derive_images` streams images (of one bucket or of many, one after another) through the pool
+a chunk at a time and yields each image's rows in order, so any number of images holds two
+chunks' results at most; `pipeline.buckets.rederive` writes them out as they come.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,22 +102,20 @@ def image_tables(result: dict[str, pa.Table | list[dict]]) -> dict[str, pa.Table
     return tables
 
 
-def derive_images(
+def image_inputs(
     images: pa.Table,
     points: pa.Table,
     published: dict[str, np.ndarray],
     mm_per_pixel: dict[str, float],
     work_dir: Path,
-    pool: ImagePool,
     frames_from: Path | None = None,
-) -> Iterator[tuple[str, dict[str, pa.Table]]]:
-    """(image_id, its rows of each per-image table) for every image with points, in image_id
-    order; frames for nnU-Net are written when `frames_from` (the source's image folder) is
-    given."""
+) -> list[ImageInput]:
+    """What `derive_image` needs for every image with points, in image_id order; frames for
+    nnU-Net are written when `frames_from` (the source's image folder) is given."""
     curves = image_curves(points, images) if points.num_rows else []
     ids, names = images["image_id"].to_pylist(), images["file_name"].to_pylist()
     file_names = dict(zip(ids, names, strict=True))
-    items = [
+    return [
         ImageInput(
             i,
             published.get(i.image_id),
@@ -127,8 +125,12 @@ def derive_images(
         )
         for i in curves
     ]
-    for item, tables in zip(items, pool.imap(derive_image, items, CHUNK_IMAGES), strict=True):
-        yield item.image.image_id, tables
+
+
+def derive_images(items: Iterable[ImageInput], pool: ImagePool) -> Iterator[dict[str, pa.Table]]:
+    """Each item's tables (`derive_image`), in order, the stream handed to the pool a chunk
+    at a time."""
+    return pool.imap(derive_image, items, CHUNK_IMAGES)
 
 
 def study_table(measurements: list[dict]) -> pa.Table:
