@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from itertools import islice
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,28 +53,31 @@ class ImagePool:
         """fn(item) for each item, in order, `chunk` items at a time: the next chunk is taken
         from `items` (which may be a lazy stream) and handed out before this one's results are
         taken, and no more than two chunks' results are ever held (a stream of any length
-        costs the memory of two chunks, and the workers never wait between chunks)."""
+        costs the memory of two chunks). While the caller waits for a worker's result it works
+        on the next chunk, from its back, so neither side waits between chunks."""
         stream = iter(items)
-        current: Iterator[R] | None = None
+        current: _Chunk[T, R] | None = None
         while batch := list(islice(stream, chunk)):
-            following = self.map_lazy(fn, batch)
+            following = self._chunk(fn, batch)
             if current is not None:
-                yield from current
+                yield from current.results(following)
             current = following
         if current is not None:
-            yield from current
+            yield from current.results()
 
     def map_lazy(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
         """fn(item) for each item, in order: handed to the workers now (when it pays off),
         each result waited for as the iterator reaches it."""
+        return self._chunk(fn, items).results()
+
+    def _chunk(self, fn: Callable[[T], R], items: Sequence[T]) -> _Chunk[T, R]:
         enough = max(len(items), self.expected_items or 0) >= MIN_ITEMS_FOR_POOL
         if self.workers <= 1 or len(items) < 2 or not enough:
-            return (fn(item) for item in items)
+            return _Chunk(fn, items, None)
         if self._pool is None:
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(max_workers=self.workers - 1, mp_context=context)
-        futures = [self._pool.submit(fn, item) for item in items]
-        return _shared_results(fn, items, futures)
+        return _Chunk(fn, items, [self._pool.submit(fn, item) for item in items])
 
     def close(self) -> None:
         if self._pool is not None:
@@ -82,18 +85,41 @@ class ImagePool:
             self._pool = None
 
 
-def _shared_results(
-    fn: Callable[[T], R], items: Sequence[T], futures: list[Future[R]]
-) -> Iterator[R]:
-    """The results in order: items no worker has started yet (their futures still cancel),
-    taken from the back, are done here; the others are waited for."""
-    done_here: dict[int, R] = {}
-    for index in range(len(items) - 1, -1, -1):
-        if not futures[index].cancel():
-            break
-        done_here[index] = fn(items[index])
-    for index, future in enumerate(futures):
-        yield done_here.pop(index) if index in done_here else future.result()
+class _Chunk(Generic[T, R]):
+    """Items handed to the workers (or to none: `futures` None), shared with the caller: the
+    caller takes the items no worker has started yet (their futures still cancel) from the
+    back, and waits for the others."""
+
+    def __init__(self, fn: Callable[[T], R], items: Sequence[T], futures: list[Future[R]] | None):
+        self.fn, self.items, self.futures = fn, items, futures
+        self.done_here: dict[int, R] = {}
+        self._back = len(items) - 1  # the next item to take from the back
+        self._stealing = futures is not None
+
+    def take_one(self) -> bool:
+        """Do the last item no worker has started, here; False when there is none left."""
+        if not self._stealing or self._back < 0 or not self.futures[self._back].cancel():
+            self._stealing = False
+            return False
+        self.done_here[self._back] = self.fn(self.items[self._back])
+        self._back -= 1
+        return True
+
+    def results(self, following: _Chunk[T, R] | None = None) -> Iterator[R]:
+        """The results in order; while a worker's result is not ready, the caller works on
+        `following` (the next chunk) instead of waiting."""
+        if self.futures is None:
+            yield from (self.fn(item) for item in self.items)
+            return
+        while self.take_one():
+            pass
+        for index, future in enumerate(self.futures):
+            if index in self.done_here:
+                yield self.done_here.pop(index)
+                continue
+            while not future.done() and following is not None and following.take_one():
+                pass
+            yield future.result()
 
 
 @contextmanager
