@@ -28,12 +28,14 @@ import shapely
 
 from pipeline.constants import STUDY_BUCKETS as BUCKET_DIGITS
 from pipeline.errors import writing
+from pipeline.memory import give_back_memory
 from pipeline.release.catalog import quote_identifier, quote_literal
 from pipeline.tables.parquet_io import (
     GEOMETRY_TYPE_NAMES,
     GEOPARQUET_VERSION,
     PARQUET_COMPRESSION,
     conform,
+    row_group_batches,
     row_group_rows,
 )
 from pipeline.tables.schemas import TableSpec
@@ -69,6 +71,7 @@ def assemble_table(
             if rows == 0:
                 writer.write_table(schema.empty_table())
         os.replace(partial, out)
+    give_back_memory()
     return rows
 
 
@@ -111,9 +114,7 @@ class _Part:
     def __init__(self, path: Path, spec: TableSpec):
         self.path = path
         self._file = pq.ParquetFile(path, pre_buffer=False)
-        self._batches = self._file.iter_batches(
-            batch_size=part_row_group_rows(spec), columns=spec.column_names
-        )
+        self._batches = row_group_batches(self._file, spec.column_names, part_row_group_rows(spec))
         self._key = spec.sort_by[0]
         self._runs: list[tuple[str, pa.RecordBatch]] = []  # (group, its rows), in file order
         self._next_batch()
@@ -201,9 +202,7 @@ def _geo_metadata(spec: TableSpec, parts: list[Path]) -> dict:
     bounds, types = None, set()
     for part in parts:
         with pq.ParquetFile(part) as parquet:
-            for batch in parquet.iter_batches(
-                columns=[column], batch_size=part_row_group_rows(spec)
-            ):
+            for batch in row_group_batches(parquet, [column], part_row_group_rows(spec)):
                 geoms = shapely.from_wkb(batch.column(0).to_numpy(zero_copy_only=False))
                 types |= set(shapely.get_type_id(geoms).tolist())
                 box = shapely.total_bounds(geoms)

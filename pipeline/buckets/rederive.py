@@ -31,8 +31,9 @@ from pipeline.buckets.derive import (
     study_table,
 )
 from pipeline.errors import writing
+from pipeline.memory import give_back_memory
 from pipeline.parallel import ImagePool
-from pipeline.tables.parquet_io import PARQUET_COMPRESSION
+from pipeline.tables.parquet_io import PARQUET_COMPRESSION, row_group_batches
 from pipeline.tables.schemas import TABLES, TableSpec
 
 STAGE = "derived"
@@ -97,9 +98,7 @@ class _OldRows:
 
     def __init__(self, path: Path, spec: TableSpec):
         self._file = pq.ParquetFile(path, pre_buffer=False)
-        self._batches = self._file.iter_batches(
-            batch_size=part_row_group_rows(spec), columns=spec.column_names
-        )
+        self._batches = row_group_batches(self._file, spec.column_names, part_row_group_rows(spec))
         self._runs: list[tuple[str, pa.RecordBatch]] = []
         self._more = True
 
@@ -159,6 +158,8 @@ def plan_bucket(
         images = images.filter(todo)
         points = points.filter(pc.is_in(points["image_id"], images["image_id"]))
     items = image_inputs(images, points, curves, mm_per_pixel, work, frames_from)
+    del images, points
+    give_back_memory()  # the bucket's points tables, read whole, are gone
     return BucketPlan(bucket, digest, digests, sorted(keep), items)
 
 
@@ -205,6 +206,7 @@ class _BucketFiles:
         )
         reuse.write_digests(self.work, plan.bucket, plan.image_digests)
         layout.mark_current(self.work, STAGE, plan.bucket, plan.digest)
+        give_back_memory()
         return DerivedBucket(plan.bucket, len(plan.items), len(plan.keep))
 
     def abandon(self) -> None:

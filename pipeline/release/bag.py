@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -135,25 +137,38 @@ def _write_tar_gz(
     folder: Path, out: BinaryIO, top_name: str, mtime: int, progress: Progress
 ) -> None:
     """Entries are sorted, owned by 0:0 with no names, mode 644/755, all stamped `mtime`;
-    the gzip header carries no file name and the same time."""
-    paths = [folder, *sorted(folder.rglob("*"))]
+    the gzip header carries no file name and the same time. The tree is walked one folder
+    listing at a time, and no entry is kept once written (a bag of any size costs the same)."""
+    total = 1 + sum(len(dirs) + len(files) for _, dirs, files in os.walk(folder))
     with (
         igzip.IGzipFile(
             filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=ARCHIVE_GZIP_LEVEL
         ) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
-        for path in counted(paths, ARCHIVE_TASK, len(paths), progress):
-            name = (
-                top_name if path == folder else f"{top_name}/{path.relative_to(folder).as_posix()}"
-            )
-            entry = tar.gettarinfo(str(path), arcname=name)
-            entry.uid = entry.gid = 0
-            entry.uname = entry.gname = ""
+        entries = _sorted_tree(folder, top_name)
+        for name, path, status in counted(entries, ARCHIVE_TASK, total, progress):
+            entry = tarfile.TarInfo(name)  # owned by 0:0, no user or group names
             entry.mtime = mtime
-            entry.mode = ARCHIVE_MODE_DIR if path.is_dir() else ARCHIVE_MODE_FILE
-            if path.is_file():
+            if stat.S_ISDIR(status.st_mode):
+                entry.type, entry.mode = tarfile.DIRTYPE, ARCHIVE_MODE_DIR
+                tar.addfile(entry)
+            elif stat.S_ISREG(status.st_mode):
+                entry.mode, entry.size = ARCHIVE_MODE_FILE, status.st_size
                 with path.open("rb") as handle:
                     tar.addfile(entry, handle)
             else:
-                tar.addfile(entry)
+                raise ReleaseError("neither a file nor a folder: not archived", file=str(path))
+            tar.members.clear()  # TarFile lists every entry added; a writer never reads it
+
+
+def _sorted_tree(folder: Path, name: str) -> Iterator[tuple[str, Path, os.stat_result]]:
+    """(archive name, path, lstat) of `folder` and everything under it, in the order of
+    sorted paths: each folder before its contents, siblings by name."""
+    status = folder.lstat()
+    yield name, folder, status
+    if stat.S_ISDIR(status.st_mode):
+        with os.scandir(folder) as listing:
+            children = sorted(entry.name for entry in listing)
+        for child in children:
+            yield from _sorted_tree(folder / child, f"{name}/{child}")

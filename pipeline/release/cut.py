@@ -22,6 +22,7 @@ from pathlib import Path
 from pipeline.constants import DATASET_SLUG
 from pipeline.errors import ReleaseError
 from pipeline.locks import exclusive_lock, is_held
+from pipeline.memory import give_back_memory
 from pipeline.progress import Progress, no_progress
 from pipeline.release.bag import bag_info, make_bag
 from pipeline.release.info import ReleaseInfo
@@ -119,9 +120,11 @@ def cut_release(
         bag.mkdir()
         write_payload(bag)
         crash_point("payload")
+        give_back_memory()
         manifest = make_bag(bag, bag_info(info, f"{DATASET_SLUG}-{info.version}"))
         crash_point("bag")
         archive = archive_path(releases_root, info.version)
+        give_back_memory()
         if final.exists():
             return recheck_existing(final, archive, bag, staging, manifest, info, progress)
         return publish(bag, staging, final, archive, info, manifest, progress)

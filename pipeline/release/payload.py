@@ -15,6 +15,7 @@ from pipeline.exports.coco import write_coco
 from pipeline.exports.croissant import write_croissant
 from pipeline.exports.dataset_card import write_dataset_card, write_licence
 from pipeline.exports.nnunet import nnunet_integrity_problems, write_nnunet
+from pipeline.memory import give_back_memory
 from pipeline.progress import Progress, no_progress
 from pipeline.release.catalog import catalog_sql
 from pipeline.release.changelog import write_changelog
@@ -52,9 +53,12 @@ def write_payload(
         copy_images(batch, source_root, folder)
     # From the frames just copied (hash-checked) and the tables: data/qa/.
     review = write_review(folder, tables, info, progress)
+    give_back_memory()
     write_catalog(folder, sorted(tables.names))
     write_coco(folder, tables, info)
+    give_back_memory()
     problems = nnunet_integrity_problems(write_nnunet(folder, tables, info, work_dir))
+    give_back_memory()
     if problems:
         raise ReleaseError(f"nnU-Net export breaks nnU-Net's rules: {'; '.join(problems[:5])}")
     write_dataset_card(folder, tables, info)

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.errors import ReleaseError
+from pipeline.tables.parquet_io import row_group_batches
 from pipeline.tables.schemas import TABLES
 
 BATCH_ROWS = 65_536
@@ -62,8 +63,8 @@ class TableFiles:
         self, name: str, columns: list[str] | None = None, batch_size: int = BATCH_ROWS
     ) -> Iterator[pa.RecordBatch]:
         """A table's rows in file order, one bounded batch at a time."""
-        with pq.ParquetFile(self.existing(name)) as parquet:
-            yield from parquet.iter_batches(batch_size=batch_size, columns=columns)
+        with pq.ParquetFile(self.existing(name), pre_buffer=False) as parquet:
+            yield from row_group_batches(parquet, columns, batch_size)
 
     def num_rows(self, name: str) -> int:
         """Rows of a table, from its footer (no data read)."""
