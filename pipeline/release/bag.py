@@ -102,7 +102,12 @@ def _manifest_entries(path: Path) -> dict[str, str]:
 
 def unlisted_files(folder: Path, manifest: dict[str, str]) -> list[str]:
     """Files of the bag its manifest does not list, and listed files that are not there."""
-    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    on_disk = {
+        (Path(dirpath) / name).relative_to(folder).as_posix()
+        for dirpath, _, filenames in os.walk(folder)
+        for name in filenames
+        if (Path(dirpath) / name).is_file()
+    }
     extra = [f"{p} (on disk, not in the manifests)" for p in sorted(on_disk - manifest.keys())]
     missing = [f"{p} (in the manifests, not on disk)" for p in sorted(manifest.keys() - on_disk)]
     return extra + missing

@@ -143,9 +143,13 @@ def make_read_only(folder: Path, *, top: bool = True) -> None:
     The top folder is left writable when asked: renaming a folder into another one needs write
     access to it (its `..` entry changes), so it is made read-only after the rename.
     """
-    for path in folder.rglob("*"):
-        if not path.is_symlink():
-            os.chmod(path, READ_ONLY_DIR if path.is_dir() else READ_ONLY_FILE)
+    # os.walk holds one folder's listing at a time (Path.rglob remembers every path it gave).
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for names, mode in ((dirnames, READ_ONLY_DIR), (filenames, READ_ONLY_FILE)):
+            for name in names:
+                path = os.path.join(dirpath, name)
+                if not os.path.islink(path):
+                    os.chmod(path, mode)
     if top:
         os.chmod(folder, READ_ONLY_DIR)
 
