@@ -13,6 +13,7 @@ from pipeline.agreement.metrics import (
     QUERY_SPACING_PX,
     BoundaryDistances,
     SampledBoundary,
+    _shared_segments,
     boundary_distances,
     dice,
     dice_many,
@@ -238,3 +239,15 @@ def test_rejects_empty_contours():
         boundary_distances(shapely.Polygon(), shapely.Polygon(square(0, 0, 1)))
     with pytest.raises(ValueError, match="polygonal"):
         boundary_distances(shapely.LineString(square(0, 0, 1)), shapely.Polygon(square(0, 0, 1)))
+
+
+def test_a_shared_edge_is_found_whichever_way_it_runs():
+    # The unit square and a 1 x 2 rectangle share the bottom edge, traced in opposite
+    # directions; the square's other three edges are its own.
+    unit = SampledBoundary(shapely.Polygon(square(0, 0, 1)))
+    tall = SampledBoundary(shapely.Polygon([[1, 0], [0, 0], [0, 2], [1, 2]]))
+    flags = _shared_segments(unit.keys, unit.key_hashes, tall)
+    bottom = (unit.starts[:, 1] == 0) & (unit.ends[:, 1] == 0)
+    assert bottom.sum() == 1
+    np.testing.assert_array_equal(flags, bottom)
+    np.testing.assert_array_equal(flags, np.isin(unit.keys, tall.keys))

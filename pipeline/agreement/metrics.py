@@ -109,6 +109,28 @@ def _segment_keys(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return packed.view(np.dtype((np.void, packed.itemsize * 4))).ravel()
 
 
+_HASH_FACTORS = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93],
+    dtype=np.uint64,
+)
+
+
+def _key_hashes(keys: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each segment key (equal keys, equal hashes), for a fast first match."""
+    words = keys.view(np.uint64).reshape(len(keys), 4)
+    return (words * _HASH_FACTORS).sum(axis=1, dtype=np.uint64)  # wraps around, as meant
+
+
+def _shared_segments(keys: np.ndarray, hashes: np.ndarray, target: _Boundary) -> np.ndarray:
+    """Which of these segments (keys and their hashes) the target has too: `np.isin` on the
+    keys, but on integer hashes first (the keys, 32 bytes each, are compared only where a
+    hash matches; the flags are the same)."""
+    shared = np.isin(hashes, target.key_hashes)
+    if shared.any():
+        shared[shared] = np.isin(keys[shared], target.keys)
+    return shared
+
+
 class _Boundary:
     """A contour's boundary as segments, and points sampled evenly along it.
 
@@ -126,6 +148,7 @@ class _Boundary:
         self.starts, self.ends, self.ring = pairs[keep, 0], pairs[keep, 1], ring[keep]
         self.lengths = np.hypot(*(self.ends - self.starts).T)
         self.keys = _segment_keys(self.starts, self.ends)
+        self.key_hashes = _key_hashes(self.keys)
         self.samples, self.sample_segment = self._sample(spacing)
         vertices = np.concatenate([r[:-1] for r in rings])
         self.queries = np.concatenate([self.samples, vertices])  # vertices for the maxima
@@ -211,8 +234,14 @@ def boundary_distances(
     """
     a, b = _Boundary(a_polygon, spacing_px), _Boundary(b_polygon, spacing_px)
     return pooled_distances(
-        a.directed(_nearest_segment_distances(a.queries, segment_tree(b)), np.isin(a.keys, b.keys)),
-        b.directed(_nearest_segment_distances(b.queries, segment_tree(a)), np.isin(b.keys, a.keys)),
+        a.directed(
+            _nearest_segment_distances(a.queries, segment_tree(b)),
+            _shared_segments(a.keys, a.key_hashes, b),
+        ),
+        b.directed(
+            _nearest_segment_distances(b.queries, segment_tree(a)),
+            _shared_segments(b.keys, b.key_hashes, a),
+        ),
     )
 
 
@@ -262,7 +291,11 @@ class SampledBoundary(_Boundary):
         (the same numbers as one search each, point by point, at a fraction of the calls)."""
         queries = np.concatenate([o.queries for o in others])
         distances = self._query_distances(queries)
-        shared = np.isin(np.concatenate([o.keys for o in others]), self.keys)
+        shared = _shared_segments(
+            np.concatenate([o.keys for o in others]),
+            np.concatenate([o.key_hashes for o in others]),
+            self,
+        )
         query_ends = np.cumsum([len(o.queries) for o in others])
         segment_ends = np.cumsum([len(o.keys) for o in others])
         return [
@@ -282,16 +315,17 @@ class SampledBoundary(_Boundary):
         # Each anchor's own segment; an anchor at a vertex also stands for the segment ending
         # there, measured only for the points that have such an anchor among their nearest.
         own = self.anchor_segments[anchors, 0]
-        distances = _point_segment_distances(queries, self.starts[own], self.ends[own]).min(axis=1)
+        distances = _row_min(_point_segment_distances(queries, self._segment_columns, own))
         other = self.anchor_segments[anchors, 1]
-        at_vertex = np.flatnonzero((other != own).any(axis=1))
+        at_vertex = np.flatnonzero(functools.reduce(np.logical_or, (other != own).T))
         if len(at_vertex):
-            ends = other[at_vertex]
             distances[at_vertex] = np.minimum(
                 distances[at_vertex],
-                _point_segment_distances(
-                    queries[at_vertex], self.starts[ends], self.ends[ends]
-                ).min(axis=1),
+                _row_min(
+                    _point_segment_distances(
+                        queries[at_vertex], self._segment_columns, other[at_vertex]
+                    )
+                ),
             )
         # 1e-9 px² of margin covers rounding in the anchors' positions.
         unproven = (
@@ -306,15 +340,39 @@ class SampledBoundary(_Boundary):
         """An R-tree of the boundary's segments, for the points the anchors do not settle."""
         return segment_tree(self)
 
+    @functools.cached_property
+    def _segment_columns(self) -> _SegmentColumns:
+        sx, sy = np.ascontiguousarray(self.starts.T)
+        ex, ey = np.ascontiguousarray(self.ends.T)
+        dx, dy = ex - sx, ey - sy
+        return _SegmentColumns(sx, sy, ex, ey, dx, dy, dx * dx + dy * dy)
+
+
+class _SegmentColumns(NamedTuple):
+    """A boundary's segments as one contiguous array per quantity (gathered per point)."""
+
+    sx: np.ndarray
+    sy: np.ndarray
+    ex: np.ndarray
+    ey: np.ndarray
+    dx: np.ndarray  # ex - sx
+    dy: np.ndarray  # ey - sy
+    squared_length: np.ndarray  # dx * dx + dy * dy, never 0
+
+
+def _row_min(values: np.ndarray) -> np.ndarray:
+    """The smallest value of each row of an (n, c) array, c small: a minimum column by column
+    (numpy's reduction along a short last axis is about 20x slower; the values are the same)."""
+    return functools.reduce(np.minimum, values.T)
+
 
 def _point_segment_distances(
-    points: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    points: np.ndarray, segments: _SegmentColumns, candidates: np.ndarray
 ) -> np.ndarray:
-    """(n, c) distances from each of n points (n, 2) to its c segments (n, c, 2) ends."""
+    """(n, c) distances from each of n points (n, 2) to its c candidate segments (indices)."""
     px, py = points[:, :1], points[:, 1:]
-    sx, sy, ex, ey = starts[..., 0], starts[..., 1], ends[..., 0], ends[..., 1]
-    dx, dy = ex - sx, ey - sy
-    along = ((px - sx) * dx + (py - sy) * dy) / (dx * dx + dy * dy)  # no segment has length 0
+    sx, sy, ex, ey, dx, dy, squared_length = (column[candidates] for column in segments)
+    along = ((px - sx) * dx + (py - sy) * dy) / squared_length
     # Past either end the nearest point is that end itself, not start + 1 * (end - start), which
     # may round off it: a vertex the other boundary shares is at distance exactly 0.
     nx = np.where(along <= 0, sx, np.where(along >= 1, ex, sx + along * dx))
