@@ -37,7 +37,7 @@ from pipeline.tables.parquet_io import PARQUET_COMPRESSION, row_group_batches
 from pipeline.tables.schemas import TABLES, TableSpec
 
 STAGE = "derived"
-INPUT_TABLES = ("images", "points")
+POINT_KEYS = ("image_id", "expert_id")
 IMAGE_TABLES = DERIVED_TABLES[:-1]  # a row per image and more; the last is per study
 
 
@@ -147,7 +147,9 @@ def plan_bucket(
     """Read the bucket's inputs and find which images to derive. `digest` fingerprints the
     whole bucket's inputs, `shared_digest` what every image shares (code, calibration)."""
     layout.forget(work, STAGE, bucket)
-    images, points = (pq.read_table(layout.part_path(work, t, bucket)) for t in INPUT_TABLES)
+    images = pq.read_table(layout.part_path(work, "images", bucket))
+    # Keys dictionary-encoded: a bucket at 100x holds millions of points, a few thousand keys.
+    points = pq.read_table(layout.part_path(work, "points", bucket), read_dictionary=POINT_KEYS)
     curves = layout.read_published(work, bucket)
     digests = reuse.image_digests(images, points, curves, mm_per_pixel, shared_digest)
     outputs = [layout.part_path(work, name, bucket) for name in DERIVED_TABLES]

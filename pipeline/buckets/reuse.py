@@ -24,25 +24,24 @@ import pyarrow.parquet as pq
 
 from pipeline.buckets import layout
 from pipeline.errors import writing
+from pipeline.tables.codes import runs, sorted_codes
 
 DIGESTS = "image_digests"
 
 
 def _runs(ids: pa.ChunkedArray | pa.Array) -> dict[str, tuple[int, int]]:
-    """image_id -> (first row, row count) of a table sorted by image_id."""
-    values = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
-    if not len(values):
-        return {}
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    ends = [*starts[1:].tolist(), len(values)]
-    return {str(values[s]): (int(s), int(e - s)) for s, e in zip(starts, ends, strict=True)}
+    """image_id -> (first row, row count) of a table sorted by image_id (plain or
+    dictionary-encoded strings)."""
+    codes, names = sorted_codes(ids)
+    starts, lengths = runs(codes)
+    return {names[codes[s]]: (s, n) for s, n in zip(starts.tolist(), lengths.tolist(), strict=True)}
 
 
 def _rows_bytes(table: pa.Table) -> bytes:
     """The values of some rows, column by column, as bytes (strings NUL-separated)."""
     parts = []
     for column in table.columns:
-        if pa.types.is_string(column.type):
+        if pa.types.is_string(column.type) or pa.types.is_dictionary(column.type):
             parts.append("\0".join(column.to_pylist()).encode("utf-8"))
         else:
             parts.append(np.ascontiguousarray(column.to_numpy()).tobytes())

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from pipeline.tables.codes import sorted_codes
 
 # Crop margin around all of an image's curves: rasterising inside the crop gives exactly the
 # full-frame mask's pixels there (the offset is whole pixels), at a fraction of the memory.
@@ -57,21 +58,26 @@ class ImageCurves:
 
 
 def image_curves(points: pa.Table, images: pa.Table) -> list[ImageCurves]:
-    """Every image's curves, from `points` (sorted by image, expert, point index)."""
-    points = points.sort_by(
-        [("image_id", "ascending"), ("expert_id", "ascending"), ("point_index", "ascending")]
+    """Every image's curves, from `points` in any order (image_id and expert_id plain or
+    dictionary-encoded strings), each curve by point index.
+
+    The keys become integer codes (a bucket at 100x holds millions of points: no Python string
+    and no sorted copy of the table per point)."""
+    image_codes, image_names = sorted_codes(points["image_id"])
+    expert_codes, expert_names = sorted_codes(points["expert_id"])
+    order = np.lexsort((points["point_index"].to_numpy(), expert_codes, image_codes))
+    image_codes, expert_codes = image_codes[order], expert_codes[order]
+    xy = np.column_stack([points["x"].to_numpy()[order], points["y"].to_numpy()[order]])
+    del order
+    # A curve starts where the image or the expert changes.
+    starts = np.flatnonzero(
+        np.r_[True, (image_codes[1:] != image_codes[:-1]) | (expert_codes[1:] != expert_codes[:-1])]
+        if len(xy)
+        else []
     )
-    xy = np.column_stack([points["x"].to_numpy(), points["y"].to_numpy()])
-    # A curve starts where the image or the expert changes (no joined key strings: a bucket
-    # at 100x holds millions of points).
-    changes = [
-        pc.not_equal(points[c][1:], points[c][:-1]).to_numpy(False)
-        for c in ("image_id", "expert_id")
-    ]
-    starts = np.flatnonzero(np.r_[True, changes[0] | changes[1]] if len(xy) else [])
     bounds = np.r_[starts, len(xy)]
-    image_ids = points["image_id"].take(pa.array(starts)).to_pylist()
-    expert_ids = points["expert_id"].take(pa.array(starts)).to_pylist()
+    image_ids = [image_names[c] for c in image_codes[starts]]
+    expert_ids = [expert_names[c] for c in expert_codes[starts]]
     by_image: dict[str, list[tuple[str, np.ndarray]]] = {}
     for i, (image_id, expert_id) in enumerate(zip(image_ids, expert_ids, strict=True)):
         by_image.setdefault(image_id, []).append((expert_id, xy[bounds[i] : bounds[i + 1]]))
