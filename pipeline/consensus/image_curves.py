@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from pipeline.tables.codes import sorted_codes
+from pipeline.tables.codes import runs, sorted_codes
 
 # Crop margin around all of an image's curves: rasterising inside the crop gives exactly the
 # full-frame mask's pixels there (the offset is whole pixels), at a fraction of the memory.
@@ -69,12 +69,8 @@ def image_curves(points: pa.Table, images: pa.Table) -> list[ImageCurves]:
     image_codes, expert_codes = image_codes[order], expert_codes[order]
     xy = np.column_stack([points["x"].to_numpy()[order], points["y"].to_numpy()[order]])
     del order
-    # A curve starts where the image or the expert changes.
-    starts = np.flatnonzero(
-        np.r_[True, (image_codes[1:] != image_codes[:-1]) | (expert_codes[1:] != expert_codes[:-1])]
-        if len(xy)
-        else []
-    )
+    # A curve is a run of one (image, expert) pair.
+    starts, _ = runs(image_codes * len(expert_names) + expert_codes)
     bounds = np.r_[starts, len(xy)]
     image_ids = [image_names[c] for c in image_codes[starts]]
     expert_ids = [expert_names[c] for c in expert_codes[starts]]

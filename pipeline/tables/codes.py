@@ -11,12 +11,12 @@ def sorted_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[s
     """(codes, values) of a string column, plain or dictionary-encoded (no nulls): `values`
     are its distinct strings in ascending order and `codes[i]` is row i's position among them,
     so codes compare as the strings do. Memory: an integer a row and one string a value."""
+    if not len(column):
+        return np.zeros(0, dtype=np.int64), []
     if not pa.types.is_dictionary(column.type):
         column = pc.dictionary_encode(column)
     if isinstance(column, pa.ChunkedArray):
-        column = column.unify_dictionaries().combine_chunks() if column.num_chunks else None
-    if column is None or not len(column):
-        return np.zeros(0, dtype=np.int64), []
+        column = column.unify_dictionaries().combine_chunks()
     if column.null_count:
         raise ValueError("a key column holds nulls")
     order = pc.array_sort_indices(column.dictionary).to_numpy()
