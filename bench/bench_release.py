@@ -112,17 +112,30 @@ def sample_source(scale: int) -> Path:
 
 
 def one_study_changed(source: Path, into: Path) -> Path:
-    """A copy of the source (images hard-linked) whose first study's first curve moved 2 px."""
+    """A copy of the source (images hard-linked) whose first study's first curve moved 2 px.
+
+    Only that record's bytes change: the file is written back in the generator's compact
+    form, checked to give the original bytes when nothing is edited (a reformatted file
+    changes every record's text, and every bucket's records are validated again).
+    """
     shutil.copytree(source, into, copy_function=os.link)
     annotations = into / "UnityLV_multiX_annotations.json"
-    document = json.loads(annotations.read_text())
+    original = annotations.read_bytes()
+    document = json.loads(original)
+    if compact_json(document) != original:
+        raise SystemExit(f"{annotations} is not in the generator's compact form")
     first_image = next(iter(document))
     curves = document[first_image]
     user = next(iter(curves))
     curves[user][0] = [x + 2.0 for x in curves[user][0]]
     annotations.unlink()  # a new file: the hard-linked original stays as it was
-    annotations.write_text(json.dumps(document))
+    annotations.write_bytes(compact_json(document))
     return into
+
+
+def compact_json(document: object) -> bytes:
+    """JSON as `unitylv synth` writes it."""
+    return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
 def bench(scale: int, release_only: bool = False) -> dict[str, float]:
