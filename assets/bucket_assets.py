@@ -26,6 +26,7 @@ from pipeline.constants import IMAGES_DIR
 from pipeline.measurements.calibration import read_calibration
 from pipeline.parallel import image_pool, worker_count
 from pipeline.source.buckets import validate_bucket
+from pipeline.source.frame_memo import FrameMemo
 from pipeline.source.shards import SourceScan
 from pipeline.tables.schemas import TABLES
 from pipeline.tables.source_tables import bucket_tables
@@ -86,8 +87,9 @@ def bucket_records(
             continue
         layout.forget(work.root, RECORDS, bucket)
         with user_errors_as_failures():
+            frames = FrameMemo(layout.part_path(work.root, layout.FRAMES_DIR, bucket), code)
             validated = validate_bucket(
-                scan.root, work.root / "shards", bucket, scan.expert_ids, threads
+                scan.root, work.root / "shards", bucket, scan.expert_ids, threads, frames
             )
             for name, table in bucket_tables(validated).items():
                 write_part(table, TABLES[name], layout.part_path(work.root, name, bucket))

@@ -1,5 +1,6 @@
 """Cost follows the work that changed: one changed study re-derives its bucket only."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,18 +10,21 @@ import pytest
 from assets.runner import run_job
 from pipeline.buckets.layout import BUCKETS
 from pipeline.checksums import tree_manifest
+from pipeline.constants import ANNOTATIONS_FILE
+from pipeline.source import buckets as bucket_validation
+from pipeline.source import validation
 from pipeline.source.images import parse_image_name
 from pipeline.source.shards import study_bucket
 from tests import corrupt
 from tests.conftest import read_annotations
 
 
-def derivation_metadata(result: dg.ExecuteInProcessResult) -> dict:
-    """The metadata of the run's bucket_derivations step."""
+def derivation_metadata(result: dg.ExecuteInProcessResult, table: str = "consensus") -> dict:
+    """The metadata of the run's bucket_derivations step (bucket_records': table="images")."""
     [event] = [
         e
         for e in result.get_asset_materialization_events()
-        if e.asset_key == dg.AssetKey(["buckets", "consensus"]) and e.partition == BUCKETS[0]
+        if e.asset_key == dg.AssetKey(["buckets", table]) and e.partition == BUCKETS[0]
     ]
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
@@ -81,3 +85,36 @@ def test_one_changed_study_rederives_one_bucket(small_source, tmp_path):
     fresh = tmp_path / "fresh"
     run_job("derive", source, tmp_path / "releases", fresh, progress=False)
     assert tables_of(work) == tables_of(fresh)
+
+
+@pytest.mark.slow
+def test_a_reformatted_annotations_file_decodes_no_frame_and_derives_nothing(
+    small_source, tmp_path, monkeypatch
+):
+    source = Path(shutil.copytree(small_source, tmp_path / "source"))
+    work = tmp_path / "work"
+    run_job("derive", source, tmp_path / "releases", work, progress=False)
+    before = tables_of(work)
+
+    annotations = source / ANNOTATIONS_FILE
+    annotations.write_text(json.dumps(json.loads(annotations.read_text()), indent=2))
+    decoded: list[str] = []
+    real = bucket_validation.decode_png
+    for module in (bucket_validation, validation):
+        monkeypatch.setattr(module, "decode_png", lambda path: decoded.append(path) or real(path))
+    again = run_job("derive", source, tmp_path / "releases", work, progress=False)
+
+    records = derivation_metadata(again, "images")
+    # Every record's text changed, so every bucket holding a study has its records checked
+    # again, but no frame changed: none is decoded again, and no image is derived again.
+    with_studies = len(
+        {study_bucket(parse_image_name(p.name).study_hash) for p in (source / "Images").iterdir()}
+    )
+    assert 1 < with_studies < 16
+    assert (records["buckets_derived"], records["buckets_reused"]) == (
+        with_studies,
+        16 - with_studies,
+    )
+    assert decoded == []
+    assert derived_counts(again) == (0, 16)
+    assert tables_of(work) == before

@@ -4,6 +4,7 @@
 <work>/buckets/<table>/source.parquet       rows that belong to no bucket (the scan's rejects)
 <work>/buckets/published/<bucket>.parquet   the source's consensus curves of the bucket
 <work>/buckets/counts/<bucket>.json         the bucket's record totals
+<work>/buckets/frames/<bucket>.parquet      what decoding the bucket's frames found (a memo)
 <work>/buckets/current/<stage>-<bucket>     the fingerprint the stage's outputs were made from
 
 A stage's outputs for a bucket are current when its fingerprint file holds the fingerprint of
@@ -32,6 +33,7 @@ BUCKETS = STUDY_BUCKETS
 SOURCE_PART = "source"
 BUCKETS_DIR = "buckets"
 SPILL_DIR = ".spill"
+FRAMES_DIR = "frames"  # the frame memo of each bucket (pipeline/source/frame_memo.py)
 
 
 def part_path(work: Path, table: str, part: str) -> Path:

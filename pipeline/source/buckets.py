@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.source.images import decode_png, list_image_files
+from pipeline.source.frame_memo import FrameMemo, file_stamp
+from pipeline.source.images import ImageFacts, ImageProblem, decode_png, list_image_files
 from pipeline.source.outcomes import (
     AcceptedCurve,
     AcceptedImage,
@@ -75,6 +76,7 @@ def validate_bucket(
     bucket: str,
     expert_ids: dict[str, str],
     decode_threads: int = 1,
+    frames: FrameMemo | None = None,
 ) -> BucketSource:
     """Validate one bucket: decode and check its images, check its curves, pair each study's
     two images (ED first in file order), check its consensus curves.
@@ -82,24 +84,31 @@ def validate_bucket(
     `root` is the source folder (`scan.root`), `shards_dir` where `scan_source` wrote, and
     `expert_ids` the scan's (`scan.expert_ids`): every bucket numbers experts alike. With
     `decode_threads` > 1, the bucket's image files are decoded on that many threads first.
+    With `frames`, the facts of frames unchanged since the memo was kept are recalled, not
+    decoded, and the memo is kept again for the next validation.
     """
     files, refused = list_image_files(root)
     files = {name: path for name, path in files.items() if image_bucket(name) == bucket}
     refused = {name: why for name, why in refused.items() if image_bucket(name) == bucket}
     names = sorted(files)
-    decoded = None
-    if decode_threads > 1 and len(names) > 1:
+    stamps = {name: file_stamp(files[name]) for name in names} if frames else {}
+    decoded: dict[str, ImageFacts | ImageProblem] = dict(frames.recall(stamps)) if frames else {}
+    to_decode = [name for name in names if name not in decoded]
+    if decode_threads > 1 and len(to_decode) > 1:
         # Pillow releases the GIL while it decodes: threads decode side by side.
         with ThreadPoolExecutor(max_workers=decode_threads) as threads:
-            decoded = dict(
-                zip(names, threads.map(decode_png, [files[n] for n in names]), strict=True)
-            )
+            paths = [files[n] for n in to_decode]
+            decoded.update(zip(to_decode, threads.map(decode_png, paths), strict=True))
     records = read_shard(shard_path(shards_dir, bucket), ANNOTATIONS_KEEP)
     consensus = (
         (key, value)
         for _, key, value in read_shard(consensus_shard_path(shards_dir, bucket), CONSENSUS_KEEP)
     )
     checked = check_records(records, files, refused, consensus, decoded=decoded)
+    if frames is not None:
+        found = {n: f for n, f in decoded.items() if isinstance(f, ImageFacts)}
+        found.update((image.name.file_name, image.facts) for image in checked.images)
+        frames.keep(stamps, found)
     return BucketSource(
         bucket=bucket,
         images=checked.images,

@@ -28,6 +28,7 @@ from pipeline.constants import (
     STUDY_BUCKETS,
 )
 from pipeline.errors import writing
+from pipeline.source.frame_memo import file_stamp
 from pipeline.source.images import list_image_files, parse_image_name
 from pipeline.source.jsonparse import parse_text
 from pipeline.source.jsonvalues import is_json_object, json_kind
@@ -260,7 +261,7 @@ class _ShardWriter:
         for consensus in (False, True):
             digest.update(self.digests[bucket, consensus].digest())
         for name in names:
-            size, mtime = _file_stamp(images_dir / name)
+            size, mtime = file_stamp(images_dir / name)
             digest.update(f"{name}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
         return digest.hexdigest()
 
@@ -269,17 +270,6 @@ class _ShardWriter:
             handle.close()
             if exc_info[0] is not None:
                 _partial(self.paths[key]).unlink(missing_ok=True)
-
-
-def _file_stamp(path: Path) -> tuple[int, int]:
-    """Size and mtime_ns of an Images/ entry (of what a link points to, else of the link)."""
-    for look in (os.stat, os.lstat):
-        try:
-            info = look(path)
-        except OSError:
-            continue
-        return info.st_size, info.st_mtime_ns
-    return -1, -1
 
 
 def _partial(path: Path) -> Path:

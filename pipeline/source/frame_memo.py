@@ -1,0 +1,106 @@
+"""What decoding a bucket's frames found, kept for the bucket's next validation.
+
+A frame whose name, size and modification time are those it had when it was decoded is not
+decoded again: the stamp the scan's bucket fingerprint already trusts (a file rewritten with
+its old size and a forged mtime goes unnoticed by both). Only frames that decoded are kept,
+so a refused frame is decoded again and its message is always today's; the whole memo is
+dropped when the code changed, and a memo that cannot be read is no memo.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.errors import writing
+from pipeline.source.images import ImageFacts
+
+Stamp = tuple[int, int]  # size, mtime_ns
+
+SCHEMA = pa.schema(
+    [
+        ("name", pa.string()),
+        ("size", pa.int64()),
+        ("mtime_ns", pa.int64()),
+        ("width", pa.int64()),
+        ("height", pa.int64()),
+        ("mode", pa.string()),
+        ("sha256", pa.string()),
+    ]
+)
+CODE_KEY = b"unitylv.code"
+
+
+def file_stamp(path: Path) -> Stamp:
+    """Size and mtime_ns of a file (of what a link points to, else of the link); (-1, -1)
+    when neither can be read."""
+    for look in (os.stat, os.lstat):
+        try:
+            info = look(path)
+        except OSError:
+            continue
+        return info.st_size, info.st_mtime_ns
+    return -1, -1
+
+
+class FrameMemo:
+    """The decoded facts of one bucket's frames, in one Parquet file, for one code version."""
+
+    def __init__(self, path: Path, code: str):
+        self.path = path
+        self.code = code
+
+    def recall(self, stamps: Mapping[str, Stamp]) -> dict[str, ImageFacts]:
+        """The remembered facts of each frame whose stamp is still the one it had."""
+        remembered = self._read()
+        return {
+            name: facts
+            for name, stamp in stamps.items()
+            for kept_stamp, facts in [remembered.get(name, ((-1, -1), None))]
+            if facts is not None and stamp == kept_stamp and stamp != (-1, -1)
+        }
+
+    def keep(self, stamps: Mapping[str, Stamp], found: Mapping[str, ImageFacts]) -> None:
+        """Remember the facts found for the frames of `stamps` (taken before decoding)."""
+        names = sorted(n for n in found if n in stamps and stamps[n] != (-1, -1))
+        table = pa.table(
+            {
+                "name": names,
+                "size": [stamps[n][0] for n in names],
+                "mtime_ns": [stamps[n][1] for n in names],
+                "width": [found[n].width for n in names],
+                "height": [found[n].height for n in names],
+                "mode": [found[n].mode for n in names],
+                "sha256": [found[n].sha256 for n in names],
+            },
+            schema=SCHEMA.with_metadata({CODE_KEY: self.code.encode("ascii")}),
+        )
+        partial = self.path.with_name(self.path.name + ".partial")
+        with writing(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, partial)
+            os.replace(partial, self.path)
+
+    def _read(self) -> dict[str, tuple[Stamp, ImageFacts]]:
+        try:
+            table = pq.read_table(self.path)
+        except (OSError, pa.ArrowException):  # none yet, or not a Parquet file: no memo
+            return {}
+        metadata = table.schema.metadata or {}
+        if (
+            metadata.get(CODE_KEY) != self.code.encode("ascii")
+            or not table.schema.equals(SCHEMA)
+            or any(column.null_count for column in table.columns)
+        ):
+            return {}
+        columns = table.to_pydict()
+        return {
+            name: ((size, mtime), ImageFacts(width, height, mode, sha256))
+            for name, size, mtime, width, height, mode, sha256 in zip(
+                *(columns[f] for f in SCHEMA.names), strict=True
+            )
+        }
