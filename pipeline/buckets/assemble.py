@@ -37,6 +37,7 @@ from pipeline.tables.parquet_io import (
     conform,
     row_group_batches,
     row_group_rows,
+    write_parquet_atomic,
 )
 from pipeline.tables.schemas import TableSpec
 
@@ -239,14 +240,9 @@ def part_row_group_rows(spec: TableSpec) -> int:
 
 def write_part(table: pa.Table, spec: TableSpec, path: Path) -> Path:
     """One bucket's rows of a table, sorted, written atomically (an intermediate, unstamped)."""
-    partial = path.with_name(path.name + ".partial")
-    with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(
-            conform(table, spec),
-            partial,
-            compression=PARQUET_COMPRESSION,
-            row_group_size=part_row_group_rows(spec),
-        )
-        os.replace(partial, path)
-    return path
+    return write_parquet_atomic(
+        conform(table, spec),
+        path,
+        compression=PARQUET_COMPRESSION,
+        row_group_size=part_row_group_rows(spec),
+    )

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from pipeline.constants import STUDY_BUCKETS
 from pipeline.errors import writing
 from pipeline.source.outcomes import RecordCounts
+from pipeline.tables.parquet_io import write_parquet_atomic
 
 BUCKETS = STUDY_BUCKETS
 SOURCE_PART = "source"
@@ -146,13 +147,7 @@ def write_published(work: Path, bucket: str, curves: dict[str, np.ndarray]) -> P
             ),
         }
     )
-    path = part_path(work, "published", bucket)
-    partial = path.with_name(path.name + ".partial")
-    with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, partial)
-        os.replace(partial, path)
-    return path
+    return write_parquet_atomic(table, part_path(work, "published", bucket))
 
 
 def read_published(work: Path, bucket: str) -> dict[str, np.ndarray]:

@@ -15,7 +15,6 @@ bucket.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.buckets import layout
-from pipeline.errors import writing
 from pipeline.tables.codes import runs, sorted_codes
+from pipeline.tables.parquet_io import write_parquet_atomic
 
 DIGESTS = "image_digests"
 
@@ -94,12 +93,7 @@ def forget_digests(work: Path, bucket: str) -> None:
 def write_digests(work: Path, bucket: str, digests: dict[str, str]) -> None:
     ids = sorted(digests)
     table = pa.table({"image_id": pa.array(ids, pa.string()), "digest": [digests[i] for i in ids]})
-    path = digests_path(work, bucket)
-    partial = path.with_name(path.name + ".partial")
-    with writing(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, partial)
-        os.replace(partial, path)
+    write_parquet_atomic(table, digests_path(work, bucket))
 
 
 def unchanged_images(old: dict[str, str], new: dict[str, str], old_files: list[Path]) -> set[str]:

@@ -16,8 +16,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.errors import writing
 from pipeline.source.images import ImageFacts
+from pipeline.tables.parquet_io import write_parquet_atomic
 
 Stamp = tuple[int, int]  # size, mtime_ns
 
@@ -79,11 +79,7 @@ class FrameMemo:
             },
             schema=SCHEMA.with_metadata({CODE_KEY: self.code.encode("ascii")}),
         )
-        partial = self.path.with_name(self.path.name + ".partial")
-        with writing(self.path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, partial)
-            os.replace(partial, self.path)
+        write_parquet_atomic(table, self.path)
 
     def _read(self) -> dict[str, tuple[Stamp, ImageFacts]]:
         try:

@@ -94,12 +94,18 @@ def write_table(table: pa.Table, spec: TableSpec, path: Path, stamp: dict[str, s
     if spec.geometry_column:
         geo = json.dumps(geo_metadata(table, spec.geometry_column), sort_keys=True)
     table = table.replace_schema_metadata(table_metadata(spec, stamp, geo))
+    return write_parquet_atomic(
+        table, path, compression=PARQUET_COMPRESSION, row_group_size=row_group_rows(spec)
+    )
+
+
+def write_parquet_atomic(table: pa.Table, path: Path, **options) -> Path:
+    """`pq.write_table(table, path, **options)` through a `.partial` file renamed into place:
+    a reader never sees half a file, and a failed write leaves the old one."""
     partial = path.with_name(path.name + ".partial")
     with writing(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(
-            table, partial, compression=PARQUET_COMPRESSION, row_group_size=row_group_rows(spec)
-        )
+        pq.write_table(table, partial, **options)
         os.replace(partial, path)
     return path
 
