@@ -20,6 +20,7 @@ from pipeline.source.images import ImageFacts
 from pipeline.tables.parquet_io import write_parquet_atomic
 
 Stamp = tuple[int, int]  # size, mtime_ns
+UNKNOWN_STAMP: Stamp = (-1, -1)  # a file that could not be stat'ed: never recalled nor kept
 
 SCHEMA = pa.schema(
     [
@@ -36,15 +37,15 @@ CODE_KEY = b"unitylv.code"
 
 
 def file_stamp(path: Path) -> Stamp:
-    """Size and mtime_ns of a file (of what a link points to, else of the link); (-1, -1)
-    when neither can be read."""
+    """Size and mtime_ns of a file (of what a link points to, else of the link);
+    UNKNOWN_STAMP when neither can be read."""
     for look in (os.stat, os.lstat):
         try:
             info = look(path)
         except OSError:
             continue
         return info.st_size, info.st_mtime_ns
-    return -1, -1
+    return UNKNOWN_STAMP
 
 
 class FrameMemo:
@@ -57,16 +58,16 @@ class FrameMemo:
     def recall(self, stamps: Mapping[str, Stamp]) -> dict[str, ImageFacts]:
         """The remembered facts of each frame whose stamp is still the one it had."""
         remembered = self._read()
-        return {
-            name: facts
-            for name, stamp in stamps.items()
-            for kept_stamp, facts in [remembered.get(name, ((-1, -1), None))]
-            if facts is not None and stamp == kept_stamp and stamp != (-1, -1)
-        }
+        recalled = {}
+        for name, stamp in stamps.items():
+            kept = remembered.get(name)
+            if kept is not None and stamp != UNKNOWN_STAMP and kept[0] == stamp:
+                recalled[name] = kept[1]
+        return recalled
 
     def keep(self, stamps: Mapping[str, Stamp], found: Mapping[str, ImageFacts]) -> None:
         """Remember the facts found for the frames of `stamps` (taken before decoding)."""
-        names = sorted(n for n in found if n in stamps and stamps[n] != (-1, -1))
+        names = sorted(n for n in found if stamps.get(n, UNKNOWN_STAMP) != UNKNOWN_STAMP)
         table = pa.table(
             {
                 "name": names,
