@@ -25,8 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.source.frame_memo import FrameMemo, file_stamp
-from pipeline.source.images import ImageFacts, ImageProblem, decode_png, list_image_files
+from pipeline.source.frame_memo import FrameMemo
+from pipeline.source.images import (
+    ImageFacts,
+    ImageProblem,
+    decode_png,
+    file_stamp,
+    list_image_files,
+)
 from pipeline.source.outcomes import (
     AcceptedCurve,
     AcceptedImage,

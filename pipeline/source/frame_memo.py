@@ -9,18 +9,14 @@ dropped when the code changed, and a memo that cannot be read is no memo.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.source.images import ImageFacts
+from pipeline.source.images import UNKNOWN_STAMP, ImageFacts, Stamp
 from pipeline.tables.parquet_io import write_parquet_atomic
-
-Stamp = tuple[int, int]  # size, mtime_ns
-UNKNOWN_STAMP: Stamp = (-1, -1)  # a file that could not be stat'ed: never recalled nor kept
 
 SCHEMA = pa.schema(
     [
@@ -34,18 +30,6 @@ SCHEMA = pa.schema(
     ]
 )
 CODE_KEY = b"unitylv.code"
-
-
-def file_stamp(path: Path) -> Stamp:
-    """Size and mtime_ns of a file (of what a link points to, else of the link);
-    UNKNOWN_STAMP when neither can be read."""
-    for look in (os.stat, os.lstat):
-        try:
-            info = look(path)
-        except OSError:
-            continue
-        return info.st_size, info.st_mtime_ns
-    return UNKNOWN_STAMP
 
 
 class FrameMemo:

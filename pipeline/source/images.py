@@ -16,6 +16,8 @@ from PIL import Image
 from pipeline.constants import IMAGE_NAME_PATTERN, IMAGES_DIR, MAX_IMAGE_PIXELS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+Stamp = tuple[int, int]  # size, mtime_ns
+UNKNOWN_STAMP: Stamp = (-1, -1)  # a file that could not be stat'ed
 # What Pillow raises for a file that is not a whole, decodable PNG (bombs included).
 PNG_DECODE_ERRORS = (
     OSError,
@@ -63,6 +65,18 @@ class ImageProblem(ValueError):
 
     def __reduce__(self):  # pickled whole, check included (it crosses processes)
         return (ImageProblem, (str(self), self.check))
+
+
+def file_stamp(path: Path) -> Stamp:
+    """Size and mtime_ns of a file (of what a link points to, else of the link);
+    UNKNOWN_STAMP when neither can be read: the stamp that scans and memos trust."""
+    for look in (os.stat, os.lstat):
+        try:
+            info = look(path)
+        except OSError:
+            continue
+        return info.st_size, info.st_mtime_ns
+    return UNKNOWN_STAMP
 
 
 def parse_image_name(name: str) -> ImageName | None:

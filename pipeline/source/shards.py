@@ -28,8 +28,7 @@ from pipeline.constants import (
     STUDY_BUCKETS,
 )
 from pipeline.errors import writing
-from pipeline.source.frame_memo import file_stamp
-from pipeline.source.images import list_image_files, parse_image_name
+from pipeline.source.images import file_stamp, list_image_files, parse_image_name
 from pipeline.source.jsonparse import parse_text
 from pipeline.source.jsonvalues import is_json_object, json_kind
 from pipeline.source.outcomes import Ledger, RecordCounts, Reject, number_experts
