@@ -53,6 +53,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         )
 
 
+@pytest.fixture
+def decodes(monkeypatch) -> list[str]:
+    """The names of the frames decoded from now on, by either decoding path of a bucket's
+    validation (threads first, or one by one while its records are checked)."""
+    from pipeline.source import buckets, validation
+
+    names: list[str] = []
+    real = buckets.decode_png
+
+    def counted(path: Path):
+        names.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(buckets, "decode_png", counted)
+    monkeypatch.setattr(validation, "decode_png", counted)
+    return names
+
+
 @pytest.fixture(scope="session")
 def tiny_source(tmp_path_factory) -> Path:
     """Two studies (4 images, 11 experts), generated once per session; do not modify."""

@@ -9,27 +9,10 @@ import pytest
 from PIL import Image
 
 from pipeline.constants import IMAGES_DIR
-from pipeline.source import buckets as buckets_module
-from pipeline.source import validation
 from pipeline.source.buckets import validate_bucket
 from pipeline.source.frame_memo import FrameMemo
 from pipeline.source.shards import image_bucket, scan_source
 from pipeline.tables.source_tables import bucket_tables
-
-
-@pytest.fixture
-def decodes(monkeypatch) -> list[str]:
-    """The names of the frames decoded from now on (by either decoding path)."""
-    names: list[str] = []
-    real = buckets_module.decode_png
-
-    def counted(path: Path):
-        names.append(path.name)
-        return real(path)
-
-    monkeypatch.setattr(buckets_module, "decode_png", counted)
-    monkeypatch.setattr(validation, "decode_png", counted)
-    return names
 
 
 def _bucket_of_most_frames(source: Path) -> tuple[str, list[str]]:

@@ -11,8 +11,6 @@ from assets.runner import run_job
 from pipeline.buckets.layout import BUCKETS
 from pipeline.checksums import tree_manifest
 from pipeline.constants import ANNOTATIONS_FILE
-from pipeline.source import buckets as bucket_validation
-from pipeline.source import validation
 from pipeline.source.images import parse_image_name
 from pipeline.source.shards import study_bucket
 from tests import corrupt
@@ -39,14 +37,19 @@ def tables_of(work: Path) -> dict[str, str]:
     return tree_manifest(work / "tables")
 
 
+def buckets_holding_studies(source: Path) -> int:
+    """How many buckets the source's frames fall in (from their names)."""
+    return len(
+        {study_bucket(parse_image_name(p.name).study_hash) for p in (source / "Images").iterdir()}
+    )
+
+
 @pytest.mark.slow
 def test_one_changed_study_rederives_one_bucket(small_source, tmp_path):
     source = Path(shutil.copytree(small_source, tmp_path / "source"))
     work = tmp_path / "work"
     first = run_job("derive", source, tmp_path / "releases", work, progress=False)
-    buckets_with_studies = len(
-        {study_bucket(parse_image_name(p.name).study_hash) for p in (source / "Images").iterdir()}
-    )
+    buckets_with_studies = buckets_holding_studies(source)
     assert derived_counts(first) == (16, 0)
     again = run_job("derive", source, tmp_path / "releases", work, progress=False)
     assert derived_counts(again) == (0, 16)
@@ -89,7 +92,7 @@ def test_one_changed_study_rederives_one_bucket(small_source, tmp_path):
 
 @pytest.mark.slow
 def test_a_reformatted_annotations_file_decodes_no_frame_and_derives_nothing(
-    small_source, tmp_path, monkeypatch
+    small_source, tmp_path, decodes
 ):
     source = Path(shutil.copytree(small_source, tmp_path / "source"))
     work = tmp_path / "work"
@@ -98,23 +101,18 @@ def test_a_reformatted_annotations_file_decodes_no_frame_and_derives_nothing(
 
     annotations = source / ANNOTATIONS_FILE
     annotations.write_text(json.dumps(json.loads(annotations.read_text()), indent=2))
-    decoded: list[str] = []
-    real = bucket_validation.decode_png
-    for module in (bucket_validation, validation):
-        monkeypatch.setattr(module, "decode_png", lambda path: decoded.append(path) or real(path))
+    decodes.clear()
     again = run_job("derive", source, tmp_path / "releases", work, progress=False)
 
     records = derivation_metadata(again, "images")
     # Every record's text changed, so every bucket holding a study has its records checked
     # again, but no frame changed: none is decoded again, and no image is derived again.
-    with_studies = len(
-        {study_bucket(parse_image_name(p.name).study_hash) for p in (source / "Images").iterdir()}
-    )
+    with_studies = buckets_holding_studies(source)
     assert 1 < with_studies < 16
     assert (records["buckets_derived"], records["buckets_reused"]) == (
         with_studies,
         16 - with_studies,
     )
-    assert decoded == []
+    assert decodes == []
     assert derived_counts(again) == (0, 16)
     assert tables_of(work) == before
